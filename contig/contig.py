@@ -1,0 +1,430 @@
+"""``alloc_contig_range()`` and ``free_contig_range()`` as Linux v4.4 runs them.
+
+Models ``alloc_contig_range()``, ``__alloc_contig_migrate_range()`` and
+``free_contig_range()``, mm/page_alloc.c, Linux v4.4 (the three-argument
+form ``alloc_contig_range(start, end, migratetype)``).
+
+The plan, stage by stage (each stage is a function named after the kernel
+function and emits trace events):
+
+1. round the request out to ``[pfn_max_align_down(start), pfn_max_align_up(end))``
+   so no free block can straddle the isolation boundary;
+2. ``start_isolate_page_range()``: every pageblock becomes MIGRATE_ISOLATE
+   (or the call fails with -EBUSY, nothing left isolated);
+3. ``__alloc_contig_migrate_range()``: empty ``[start, end)`` (not the
+   padding) in batches of 32: clean page cache is dropped, the rest
+   migrated; a positive result (some pages would not move) still counts as
+   success here;
+4. ``lru_add_drain_all()`` and ``drain_all_pages()``;
+5. the ``outer_start`` search for a free block at or below ``start``
+   (which in v4.4 may not even cover ``start``);
+6. ``test_pages_isolated(outer_start, end)``, and the "PFNs busy" line;
+7. ``isolate_freepages_range(outer_start, end)``: take every page;
+8. ``free_contig_range()`` of the head ``[outer_start, start)`` and the
+   tail ``[end, outer_end)``;
+9. ``undo_isolate_page_range()``, on success and on failure alike.
+
+Simplifications (see also the module docstrings of :mod:`contig.zone`,
+:mod:`contig.pcp`, :mod:`contig.migrate`, :mod:`contig.isolation`): one zone
+and one CPU, no watermarks, reclaim or compaction for migration targets, no
+concurrent allocations, no notifiers or hwpoison.  A fatal signal is
+delivered only where the caller asks for it (``fatal_signal_at``).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .isolation import start_isolate_page_range, test_pages_isolated, undo_isolate_page_range
+from .migrate import (
+    CompactControl,
+    isolate_freepages_range,
+    isolate_migratepages_range,
+    migrate_pages,
+    putback_movable_pages,
+    reclaim_clean_pages_from_list,
+)
+from .pcp import __free_page, drain_all_pages, lru_add_drain_all, put_page
+from .trace import Event, Recorder, Trace, emit, stage
+from .zone import MigrateType, Zone
+
+__all__ = [
+    "ContigResult",
+    "__alloc_contig_migrate_range",
+    "alloc_contig_range",
+    "errname",
+    "free_contig_range",
+]
+
+EBUSY, ENOMEM, EINTR = errno.EBUSY, errno.ENOMEM, errno.EINTR
+
+
+def errname(ret: int) -> str:
+    """``0`` or ``-EBUSY`` style name of a return value."""
+    if ret == 0:
+        return "0"
+    if ret < 0 and -ret in errno.errorcode:
+        return "-" + errno.errorcode[-ret]
+    return str(ret)
+
+
+@dataclass
+class ContigResult:
+    """What ``alloc_contig_range()`` returned and what it did.
+
+    ``ret`` is 0 or a negative errno; ``isolate_start``/``isolate_end`` the
+    aligned range; ``outer_start``/``outer_end`` None when not reached;
+    ``migrated`` maps source PFN to destination PFN; ``log`` holds the
+    kernel's printk lines; ``events`` is the :class:`~contig.trace.Trace`.
+    """
+
+    ret: int
+    start: int
+    end: int
+    isolate_start: int
+    isolate_end: int
+    outer_start: int | None = None
+    outer_end: int | None = None
+    migrated: dict[int, int] = field(default_factory=dict)
+    reclaimed: list[int] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    events: Trace | list[Event] = field(default_factory=list)
+    failed_stage: str | None = None
+    busy_pfn: int | None = None
+    skipped: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.ret == 0
+
+    @property
+    def trace(self) -> Trace | list[Event]:
+        return self.events
+
+    def summary(self) -> str:
+        """One line: the call, its return value, and the ranges."""
+        s = (f"alloc_contig_range({self.start}, {self.end}) = {errname(self.ret)}; "
+             f"isolated [{self.isolate_start}, {self.isolate_end})")
+        if self.outer_start is not None:
+            s += f"; outer_start {self.outer_start}"
+        if self.outer_end is not None:
+            s += f"; outer_end {self.outer_end}"
+        s += f"; {len(self.migrated)} migrated, {len(self.reclaimed)} dropped"
+        if self.failed_stage:
+            s += f"; failed in {self.failed_stage}"
+        return s
+
+
+# ---------------------------------------------------------------- stage 3
+def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
+                                 fatal_signal_at: int | None = None) -> int:
+    """Empty ``[start, end)`` of movable pages; 0, -EBUSY, -ENOMEM or -EINTR.
+
+    Models __alloc_contig_migrate_range(), mm/page_alloc.c, Linux v4.4:
+    lru_add_drain_all() first (migrate_prep()); then, while pages remain to
+    scan or to migrate: stop with -EINTR on a fatal signal; take a new batch
+    of up to 32 pages if the list is empty (and reset the tries), else count
+    a retry, giving up at the 5th with the last negative result or -EBUSY;
+    drop clean page cache; migrate_pages().  A positive result (pages that
+    failed for good and went back to the LRU) is success here.
+
+    ``fatal_signal_at=n`` makes a fatal signal pending at the n-th check of
+    the loop (1 = before the first batch); the model's only signal source.
+    """
+    z = cc.zone
+    lru_add_drain_all(z, why="migrate_prep(): pages waiting in the LRU pagevec join the LRU "
+                             "so the scan can isolate them")
+    pfn = start
+    tries = 0
+    ret = 0
+    checks = 0
+    while pfn < end or cc.migratepages:
+        checks += 1
+        if fatal_signal_at is not None and checks >= fatal_signal_at:
+            ret = -EINTR
+            emit(z, "fatal_signal_pending", pfn, end,
+                 "a fatal signal is pending (the task is being killed), so migration stops "
+                 "with -EINTR", ret=ret)
+            break
+        if not cc.migratepages:
+            cc.nr_migratepages = 0
+            before = {k: len(v) for k, v in cc.skipped.items()}
+            lo = pfn
+            pfn = isolate_migratepages_range(cc, pfn, end)
+            tries = 0
+            cc.batches += 1
+            new_skips = {k: v[before[k]:] for k, v in cc.skipped.items() if len(v) > before[k]}
+            parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in new_skips.items()]
+            emit(z, "isolate_migratepages_range", lo, pfn,
+                 f"scanned PFNs {lo}..{pfn - 1}: took {len(cc.migratepages)} LRU page(s) off the LRU"
+                 + (f"; skipped {', '.join(parts)}" if parts else ""),
+                 nr_isolated=len(cc.migratepages), batch=cc.batches,
+                 isolated=sorted(cc.migratepages), skipped=new_skips)
+        else:
+            tries += 1
+            if tries == 5:
+                ret = ret if ret < 0 else -EBUSY
+                emit(z, "__alloc_contig_migrate_range", start, end,
+                     f"{len(cc.migratepages)} page(s) still refuse to move after 5 tries; "
+                     f"giving up with {errname(ret)}", ret=ret, tries=tries,
+                     stuck=list(cc.migratepages))
+                break
+        nr = reclaim_clean_pages_from_list(cc)
+        if nr:
+            cc.nr_migratepages -= nr
+            emit(z, "reclaim_clean_pages_from_list", None, None,
+                 f"{nr} clean page-cache page(s) are dropped instead of migrated: nothing needs "
+                 "copying, the file can be read again later", reclaimed=cc.reclaimed[-nr:])
+        if not cc.migratepages:
+            ret = 0
+            continue
+        before = dict(cc.migrated)
+        batch = list(cc.migratepages)
+        ret = migrate_pages(cc)
+        moved = {p: q for p, q in cc.migrated.items() if p not in before}
+        if ret == -ENOMEM:
+            why = ("no free page outside the isolated blocks is left to copy into, so "
+                   "migrate_pages() fails with -ENOMEM")
+        elif ret > 0:
+            why = (f"{len(moved)} page(s) migrated; {ret} could not be moved "
+                   f"(they stay where they are)")
+        else:
+            why = (f"{len(moved)} page(s) copied to free pages outside the range; the old pages "
+                   "are freed into the Isolate lists once the pagevec is flushed")
+        emit(z, "migrate_pages", min(batch), max(batch) + 1, why, ret=ret,
+             migrated=moved, tries=tries)
+    if ret < 0:
+        putback_movable_pages(cc)
+        emit(z, "putback_movable_pages", None, None,
+             f"migration failed with {errname(ret)}; pages still on the list go back to the LRU",
+             ret=ret)
+        return ret
+    return 0
+
+
+# ---------------------------------------------------------------- the seed
+def _check_args(z: Zone, start: int, end: int, migratetype: int) -> None:
+    if not isinstance(z, Zone):
+        raise ValueError(f"zone must be a Zone, not {type(z).__name__}")
+    for name, v in (("start", start), ("end", end)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            try:
+                import numpy as np
+                if isinstance(v, np.integer):
+                    continue
+            except ImportError:  # pragma: no cover
+                pass
+            raise ValueError(f"{name} must be an int PFN, not {v!r}")
+    if start >= end:
+        raise ValueError(f"start ({start}) must be below end ({end})")
+    if start < z.start_pfn or end > z.end_pfn:
+        raise ValueError(f"[{start}, {end}) is not inside zone {z.name} "
+                         f"[{z.start_pfn}, {z.end_pfn})")
+    if migratetype not in (MigrateType.MOVABLE, MigrateType.CMA):
+        raise ValueError(f"migratetype must be MOVABLE or CMA, not {migratetype!r}")
+
+
+def alloc_contig_range(zone: Zone, start: int, end: int,
+                       migratetype: int = MigrateType.MOVABLE, *,
+                       fatal_signal_at: int | None = None,
+                       busy_pfns: Iterable[int] = (),
+                       trace: bool = True) -> ContigResult:
+    """Allocate the PFNs ``[start, end)``, as Linux v4.4 does.
+
+    Models alloc_contig_range(), mm/page_alloc.c, Linux v4.4.  Changes
+    ``zone`` in place.  On success every page of ``[start, end)`` is an
+    order-0 page with refcount 1 (``X``), owned by the caller, who gives it
+    back with :func:`free_contig_range`.
+
+    :param migratetype: MOVABLE or CMA: what every isolated pageblock
+        becomes afterwards (a 4.4 quirk: not the type it had).
+    :param fatal_signal_at: make a fatal signal pending at the n-th check of
+        the migration loop (-EINTR path); None for never.
+    :param busy_pfns: pages whose migration always returns -EAGAIN (under
+        writeback that never ends, or locked): the -EBUSY-after-5-tries path.
+    :param trace: record events with diffs (``result.events``).
+    :return: a :class:`ContigResult`; kernel failures are results.
+    :raises ValueError: start >= end, a range outside the zone, another
+        migratetype; the zone is then untouched.
+    """
+    _check_args(zone, start, end, migratetype)
+    if fatal_signal_at is not None and (not isinstance(fatal_signal_at, int) or fatal_signal_at < 1):
+        raise ValueError(f"fatal_signal_at must be a positive int, not {fatal_signal_at!r}")
+    busy = frozenset(int(p) for p in busy_pfns)
+    for p in busy:
+        if not start <= p < end:
+            raise ValueError(f"busy PFN {p} is outside [{start}, {end})")
+    start, end, mt = int(start), int(end), MigrateType(migratetype)
+    z = zone
+    g = z.geometry
+    rec = Recorder(z) if trace else None
+    iso_start, iso_end = g.pfn_max_align_down(start), g.pfn_max_align_up(end)
+    res = ContigResult(ret=0, start=start, end=end, isolate_start=iso_start, isolate_end=iso_end)
+    cc = CompactControl(zone=z, busy_pfns=busy)
+    try:
+        stage(z, "align")
+        emit(z, "pfn_max_align", iso_start, iso_end,
+             f"[{start}, {end}) is rounded out to multiples of {g.max_align_nr_pages} pages "
+             f"(max(MAX_ORDER_NR_PAGES, pageblock_nr_pages)) so that no free block can straddle "
+             f"the isolated range", start=start, end=end)
+        stage(z, "isolate")
+        ret = start_isolate_page_range(z, iso_start, iso_end, mt)
+        if ret:
+            res.ret = ret
+            res.failed_stage = "start_isolate_page_range"
+            bad = [e for e in (rec.trace if rec else []) if e.func == "set_migratetype_isolate"
+                   and e.fields.get("ret")]
+            res.busy_pfn = bad[-1].fields.get("unmovable_pfn") if bad else None
+            stage(z, "done")
+            emit(z, "alloc_contig_range", start, end,
+                 "isolation failed, and start_isolate_page_range() already rolled back: "
+                 "return -EBUSY at once", ret=ret)
+            return res
+        ret = _rest(z, cc, res, start, end, mt, fatal_signal_at)
+        stage(z, "undo")
+        undo_isolate_page_range(z, iso_start, iso_end, mt)
+        res.ret = ret
+        res.migrated = dict(cc.migrated)
+        res.reclaimed = list(cc.reclaimed)
+        res.skipped = {k: list(v) for k, v in cc.skipped.items() if v}
+        stage(z, "done")
+        emit(z, "alloc_contig_range", start, end,
+             (f"success: PFNs {start}..{end - 1} now belong to the caller" if ret == 0 else
+              f"returns {errname(ret)}" + (f" (failed in {res.failed_stage})" if res.failed_stage else "")),
+             ret=ret)
+        return res
+    finally:
+        if rec is not None:
+            res.events = rec.detach()
+
+
+def _rest(z: Zone, cc: CompactControl, res: ContigResult, start: int, end: int,
+          mt: MigrateType, fatal_signal_at: int | None) -> int:
+    """Stages 3 to 8; returns the value alloc_contig_range() returns (``done:`` follows)."""
+    stage(z, "migrate")
+    ret = __alloc_contig_migrate_range(cc, start, end, fatal_signal_at)
+    if ret:
+        res.failed_stage = "__alloc_contig_migrate_range"
+        return ret
+    stage(z, "drain")
+    lru_add_drain_all(z, why="pages left in the LRU pagevec by migration are flushed: old pages "
+                             "whose last reference was the pagevec are freed")
+    drain_all_pages(z, why="free pages parked on the per-CPU lists go to the buddy lists, so "
+                           "the range can be tested")
+    emit(z, "drains_done", None, None,
+         "lru_add_drain_all() and drain_all_pages() have run: nothing of the range should hide "
+         "on a per-CPU list or in a pagevec any more")
+
+    stage(z, "outer_start")
+    outer_start, order = _find_outer_start(z, start)
+    if outer_start is None:
+        res.failed_stage = "outer_start"
+        return -EBUSY
+    res.outer_start = outer_start
+
+    stage(z, "test")
+    if test_pages_isolated(z, outer_start, end):
+        line = f"alloc_contig_range: [{outer_start:x}, {end:x}) PFNs busy"
+        res.log.append(line)
+        tp = [e for e in (z.recorder.trace if z.recorder else []) if e.func == "test_pages_isolated"]
+        res.busy_pfn = tp[-1].fields.get("fin_pfn") if tp else None
+        emit(z, "pr_info", outer_start, end, f"the kernel logs: {line}", line=line)
+        res.failed_stage = "test_pages_isolated"
+        return -EBUSY
+
+    stage(z, "grab")
+    outer_end = isolate_freepages_range(cc, outer_start, end)
+    if not outer_end:
+        res.failed_stage = "isolate_freepages_range"
+        return -EBUSY
+    res.outer_end = outer_end
+
+    stage(z, "free_excess")
+    if start != outer_start:
+        free_contig_range(z, outer_start, start - outer_start, _log=res.log, _part="head")
+    if end != outer_end:
+        free_contig_range(z, end, outer_end - end, _log=res.log, _part="tail")
+    return 0
+
+
+def _find_outer_start(z: Zone, start: int) -> tuple[int | None, int]:
+    """The v4.4 outer_start loop: probe ``start`` rounded down to 2^order, order 0..MAX_ORDER-1.
+
+    Stops at the first probe that heads a free block, whether or not that
+    block covers ``start`` (fixed in 4.5).  None means -EBUSY (no message).
+    """
+    mo = z.geometry.max_order
+    order = 0
+    outer = start
+    probes = []
+    while True:
+        i = outer - z.start_pfn
+        is_buddy = 0 <= i < z.spanned_pages and z.order[i] >= 0
+        probes.append(outer)
+        if is_buddy:
+            bo = int(z.order[i])
+            covers = outer + (1 << bo) > start
+            why = (f"PFN {outer} heads a free order-{bo} block, so outer_start = {outer}"
+                   + ("" if outer == start else
+                      (" (it covers start)" if covers else
+                       f"; that block ends at {outer + (1 << bo) - 1} and does NOT cover start "
+                       f"{start}: the v4.4 loop does not check")))
+            emit(z, "outer_start", outer, outer + (1 << bo), why, order=order, buddy_order=bo,
+                 covers_start=covers, probes=list(probes))
+            return outer, order
+        order += 1
+        if order >= mo:
+            emit(z, "outer_start", start, start + 1,
+                 f"no free block head at {', '.join(map(str, probes))} (start rounded down to "
+                 f"orders 0..{mo - 1}): -EBUSY, and the kernel prints nothing",
+                 order=order, probes=list(probes))
+            return None, order
+        outer &= ~0 << order
+
+
+def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | None = None,
+                      _part: str = "") -> int:
+    """Free ``nr_pages`` pages from ``pfn`` one by one; return how many had refcount != 1.
+
+    Models free_contig_range(), mm/page_alloc.c, Linux v4.4: each page
+    drops one reference (``__free_page()``) and, at zero, goes through
+    ``free_hot_cold_page()``: into an isolated block straight to the buddy
+    Isolate lists, otherwise onto the per-CPU list.  The kernel WARNs
+    ``"%d pages are still in use!"`` when the count is not 0.
+
+    :raises ValueError: a range outside the zone or a negative count
+        (the zone is then untouched).
+    """
+    z = zone
+    if isinstance(nr_pages, bool) or not isinstance(nr_pages, int) or nr_pages < 0:
+        raise ValueError(f"nr_pages must be a non-negative int, not {nr_pages!r}")
+    if nr_pages:
+        z.off(pfn)
+        z.off(pfn + nr_pages - 1)
+    count = 0
+    s = z.start_pfn
+    for p in range(pfn, pfn + nr_pages):
+        i = p - s
+        if z.count[i] != 1:
+            count += 1
+        if z.count[i] > 0:
+            if z.comp[i] >= 0:
+                put_page(z, p)
+            else:
+                __free_page(z, p)
+    if count:
+        line = f"WARNING: {count} pages are still in use!"
+        if _log is not None:
+            _log.append(line)
+    if nr_pages:
+        what = {"head": f"the head [{pfn}, {pfn + nr_pages}) between outer_start and start",
+                "tail": f"the tail [{pfn}, {pfn + nr_pages}) between end and outer_end"}.get(
+                    _part, f"[{pfn}, {pfn + nr_pages})")
+        emit(z, "free_contig_range", pfn, pfn + nr_pages,
+             f"{what} was taken only because it shared a free block with the range; its "
+             f"{nr_pages} page(s) are freed one by one" + (
+                 " into the Isolate lists, where they merge again" if _part else ""),
+             nr_pages=nr_pages, part=_part, warn=count)
+    return count

@@ -1,0 +1,326 @@
+"""Pageblock isolation: fence a range off from the allocator, test it, give it back.
+
+Models mm/page_isolation.c, Linux v4.4 (``set_migratetype_isolate()``,
+``unset_migratetype_isolate()``, ``__first_valid_page()``,
+``start_isolate_page_range()``, ``undo_isolate_page_range()``,
+``__test_page_isolated_in_pageblock()``, ``test_pages_isolated()``) and
+``has_unmovable_pages()`` (mm/page_alloc.c).
+
+Why: while a pageblock is MIGRATE_ISOLATE nothing can be allocated from it,
+and pages freed into it stay on the Isolate lists, so the range can only get
+emptier while alloc_contig_range() works on it.
+
+Simplified: no memory-isolate notifier (its page count is always 0), no
+hwpoisoned pages, one zone.  PFNs outside the zone have no page here, so
+blocks outside it are skipped.  Holes (``#``) are treated as
+``pfn_valid_within()`` false, as on kernels built with CONFIG_HOLES_IN_ZONE.
+A zone named ``Movable`` is ZONE_MOVABLE.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+
+from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages_block
+from .pcp import __free_pages, drain_all_pages
+from .trace import emit
+from .zone import HOLE, PG_HEAD, PG_LRU, MigrateType, Zone
+
+__all__ = [
+    "__first_valid_page",
+    "__test_page_isolated_in_pageblock",
+    "has_unmovable_pages",
+    "set_migratetype_isolate",
+    "start_isolate_page_range",
+    "test_pages_isolated",
+    "undo_isolate_page_range",
+    "unset_migratetype_isolate",
+]
+
+ISOLATE = int(MigrateType.ISOLATE)
+EBUSY = errno.EBUSY
+
+
+def __first_valid_page(z: Zone, pfn: int, nr_pages: int) -> int | None:
+    """First PFN of ``[pfn, pfn+nr_pages)`` that has a page, or None.
+
+    Models __first_valid_page(), mm/page_isolation.c, v4.4.
+    """
+    lo = max(pfn, z.start_pfn)
+    hi = min(pfn + nr_pages, z.end_pfn)
+    if hi <= lo:
+        return None
+    valid = np.flatnonzero(z.kind[lo - z.start_pfn: hi - z.start_pfn] != HOLE)
+    return lo + int(valid[0]) if valid.size else None
+
+
+def has_unmovable_pages(z: Zone, pfn: int, count: int = 0) -> tuple[bool, int | None]:
+    """Would isolating the pageblock starting at page ``pfn`` trap an unmovable page?
+
+    Models has_unmovable_pages(), mm/page_alloc.c, Linux v4.4.
+
+    Why: isolating a block only helps if its pages can be emptied later.
+    * ZONE_MOVABLE, MOVABLE and CMA blocks pass at once, without a look
+      inside (their troubles surface later, in migration or the final test);
+    * otherwise the ``pageblock_nr_pages`` pages from ``pfn`` (the first
+      valid page, so the window may be shifted) are scanned: hugetlb pages
+      and pages with no references (free buddy blocks skipped whole) are
+      fine; any other page not on the LRU counts as unmovable.
+
+    :return: ``(True, first unmovable PFN)`` or ``(False, None)``.
+    """
+    if z.name == "Movable":
+        return False, None
+    mt = int(z.pb[z.block_index(pfn)])
+    if mt in (MigrateType.MOVABLE, MigrateType.CMA):
+        return False, None
+    s = z.start_pfn
+    pbn = z.geometry.pageblock_nr_pages
+    found = 0
+    it = 0
+    while it < pbn:
+        check = pfn + it
+        i = check - s
+        if not 0 <= i < z.spanned_pages or z.kind[i] == HOLE:
+            it += 1
+            continue
+        if z.kind[i] == ord("H"):
+            # compound_order() of a tail page reads 0 in v4.4
+            order = int(z.comp[i]) if z.flags[i] & PG_HEAD else 0
+            step = 1 << order
+            it = ((it + 1 + step - 1) // step) * step - 1
+            it += 1
+            continue
+        if z.count[i] == 0:
+            if z.order[i] >= 0:
+                it += (1 << int(z.order[i])) - 1
+            it += 1
+            continue
+        if not z.flags[i] & PG_LRU:
+            found += 1
+        if found > count:
+            return True, check
+        it += 1
+    return False, None
+
+
+def set_migratetype_isolate(z: Zone, pfn: int) -> int:
+    """Isolate the pageblock whose first valid page is ``pfn``; 0 or -EBUSY.
+
+    Models set_migratetype_isolate(), mm/page_isolation.c, Linux v4.4: if
+    has_unmovable_pages() says no, the block becomes ISOLATE
+    (``nr_isolate_pageblock`` + 1, even if it already was ISOLATE: 4.4 does
+    not check), its free blocks move to the Isolate lists and stop counting
+    in NR_FREE_PAGES, and the per-CPU lists are drained.
+    """
+    busy, bad = has_unmovable_pages(z, pfn, 0)
+    blk = z.geometry.pageblock_start(pfn)
+    if busy:
+        emit(z, "set_migratetype_isolate", blk, blk + z.geometry.pageblock_nr_pages,
+             f"PFN {bad} is in use and not on the LRU ({chr(z.kind[bad - z.start_pfn])}), so "
+             f"has_unmovable_pages() refuses to isolate this "
+             f"{z.get_pageblock_migratetype(pfn).name} block",
+             ret=-EBUSY, unmovable_pfn=bad)
+        return -EBUSY
+    old = int(z.pb[z.block_index(pfn)])
+    z.set_pageblock_migratetype(pfn, ISOLATE)
+    z.nr_isolate_pageblock += 1
+    if old == ISOLATE:
+        z.nr_isolate_extra += 1  # 4.4 counts a re-isolated block twice (fixed in 4.17)
+    n = move_freepages_block(z, pfn, ISOLATE)
+    mod_zone_freepage_state(z, -n, old)
+    why = (f"the {MigrateType(old).name} block passes has_unmovable_pages(); it becomes ISOLATE "
+           f"and its {n} free page(s) move to the Isolate lists, out of NR_FREE_PAGES")
+    if old in (MigrateType.MOVABLE, MigrateType.CMA):
+        why = (f"{MigrateType(old).name} blocks are isolated without looking inside; the block "
+               f"becomes ISOLATE and its {n} free page(s) move to the Isolate lists")
+    emit(z, "set_migratetype_isolate", blk, blk + z.geometry.pageblock_nr_pages, why,
+         ret=0, old_migratetype=MigrateType(old).name, nr_moved=n)
+    drain_all_pages(z, why="drain after isolating a block: per-CPU pages of the block "
+                           "now go to its Isolate lists")
+    return 0
+
+
+def unset_migratetype_isolate(z: Zone, pfn: int, migratetype: int) -> None:
+    """Give an isolated pageblock back, as ``migratetype``.
+
+    Models unset_migratetype_isolate(), mm/page_isolation.c, Linux v4.4,
+    with both of its quirks:
+
+    * the block becomes the *caller's* ``migratetype``, not the type it had;
+    * if the block's first page heads a free block of at least pageblock
+      order whose buddy's block is not isolated, that free block is taken
+      off the Isolate list and freed again after the type change, so it can
+      merge (pages freed into an isolated block merge only up to
+      pageblock_order); otherwise the Isolate lists move back.
+    """
+    blk = z.geometry.pageblock_start(pfn)
+    if int(z.pb[z.block_index(pfn)]) != ISOLATE:
+        return
+    s = z.start_pfn
+    mo = z.geometry.max_order
+    isolated_page = None
+    order = -1
+    i = pfn - s
+    if 0 <= i < z.spanned_pages and z.order[i] >= 0:
+        order = int(z.order[i])
+        if order >= z.geometry.pageblock_order:
+            page_idx = pfn & ((1 << mo) - 1)
+            buddy_idx = page_idx ^ (1 << order)
+            buddy = pfn + (buddy_idx - page_idx)
+            if z.pfn_valid(buddy) and int(z.pb[z.block_index(buddy)]) != ISOLATE:
+                __isolate_free_page(z, pfn, order)
+                z.count[i] = 1
+                z.kind[i: i + (1 << order)] = ord("X")
+                z.touch_range(i, i + (1 << order))
+                isolated_page = pfn
+    n = 0
+    if isolated_page is None:
+        n = move_freepages_block(z, pfn, migratetype)
+        mod_zone_freepage_state(z, n, migratetype)
+    z.set_pageblock_migratetype(pfn, migratetype)
+    z.nr_isolate_pageblock -= 1
+    if isolated_page is not None:
+        z.count[i + 1: i + (1 << order)] = 0
+        __free_pages(z, isolated_page, order)
+        emit(z, "unset_migratetype_isolate", blk, blk + z.geometry.pageblock_nr_pages,
+             f"PFN {pfn} heads a free order-{order} block whose buddy is not isolated; it is taken "
+             f"out and freed again after the block becomes {MigrateType(migratetype).name}, so it "
+             f"can merge beyond pageblock order",
+             migratetype=MigrateType(migratetype).name, refreed_order=order)
+    else:
+        emit(z, "unset_migratetype_isolate", blk, blk + z.geometry.pageblock_nr_pages,
+             f"the block becomes {MigrateType(migratetype).name} (the caller's type, whatever it "
+             f"was before) and its {n} free page(s) move back to the "
+             f"{MigrateType(migratetype).name} lists",
+             migratetype=MigrateType(migratetype).name, nr_moved=n)
+
+
+def _check_block_aligned(z: Zone, start_pfn: int, end_pfn: int) -> None:
+    pbn = z.geometry.pageblock_nr_pages
+    if start_pfn % pbn or end_pfn % pbn:
+        raise ValueError(f"[{start_pfn}, {end_pfn}) is not pageblock aligned "
+                         f"({pbn} pages); the kernel would BUG()")
+
+
+def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:
+    """Isolate every pageblock of ``[start_pfn, end_pfn)``; 0 or -EBUSY.
+
+    Models start_isolate_page_range(), mm/page_isolation.c, Linux v4.4.  On
+    the first block that cannot be isolated, every block isolated so far
+    is given back as ``migratetype`` (the only use of that argument) and
+    the result is -EBUSY.  Blocks with no valid page are skipped.
+
+    :raises ValueError: if the range is not pageblock aligned (a BUG() in
+        the kernel).
+    """
+    _check_block_aligned(z, start_pfn, end_pfn)
+    pbn = z.geometry.pageblock_nr_pages
+    pfn = start_pfn
+    while pfn < end_pfn:
+        page = __first_valid_page(z, pfn, pbn)
+        if page is not None and set_migratetype_isolate(z, page):
+            undo_pfn = pfn
+            q = start_pfn
+            while q < undo_pfn:
+                unset_migratetype_isolate(z, q, migratetype)
+                q += pbn
+            emit(z, "start_isolate_page_range", start_pfn, end_pfn,
+                 f"the block at PFN {pfn} could not be isolated, so the {(undo_pfn - start_pfn) // pbn} "
+                 f"block(s) isolated before it were rolled back; -EBUSY",
+                 ret=-EBUSY, failed_pfn=pfn)
+            return -EBUSY
+        pfn += pbn
+    emit(z, "start_isolate_page_range", start_pfn, end_pfn,
+         f"all {(end_pfn - start_pfn) // pbn} pageblock(s) of the aligned range are isolated",
+         ret=0)
+    return 0
+
+
+def undo_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:
+    """Give back every isolated pageblock of ``[start_pfn, end_pfn)`` as ``migratetype``.
+
+    Models undo_isolate_page_range(), mm/page_isolation.c, Linux v4.4.
+    Always returns 0.
+    """
+    _check_block_aligned(z, start_pfn, end_pfn)
+    pbn = z.geometry.pageblock_nr_pages
+    pfn = start_pfn
+    while pfn < end_pfn:
+        page = __first_valid_page(z, pfn, pbn)
+        if page is not None and int(z.pb[z.block_index(page)]) == ISOLATE:
+            unset_migratetype_isolate(z, page, migratetype)
+        pfn += pbn
+    return 0
+
+
+def __test_page_isolated_in_pageblock(z: Zone, pfn: int, end_pfn: int) -> tuple[bool, int]:
+    """Walk ``[pfn, end_pfn)`` head to head over free blocks; ``(reached end, where it stopped)``.
+
+    Models __test_page_isolated_in_pageblock(), mm/page_isolation.c, v4.4:
+    an invalid PFN steps 1, a PageBuddy head steps over its whole block
+    (which may run past ``end_pfn``; the list it is on is not checked),
+    anything else stops the walk.  Vectorised: the walk reaches the end
+    exactly when every page is a hole or inside a free block whose head is
+    in the range and the first page is not a free block's tail.
+    """
+    s = z.start_pfn
+    if end_pfn <= pfn:
+        return True, pfn
+    if pfn < s:
+        return False, pfn  # no page here outside the zone: the walk stops at once
+    lo, hi = pfn - s, min(end_pfn, z.end_pfn) - s
+    orders = z.order[lo:hi].astype(np.int64)
+    heads = np.flatnonzero(orders >= 0)
+    ends = heads + (1 << orders[heads])
+    n = hi - lo
+    diff = (np.bincount(heads, minlength=n + 1)[: n + 1]
+            - np.bincount(np.minimum(ends, n), minlength=n + 1)[: n + 1])
+    covered = np.cumsum(diff[:n]) > 0
+    ok = covered | (z.kind[lo:hi] == HOLE)
+    bad = np.flatnonzero(~ok)
+    if bad.size == 0:
+        if end_pfn > z.end_pfn:
+            return False, z.end_pfn
+        return True, end_pfn
+    # the walk stops at the first page that is not free-or-hole
+    return False, s + lo + int(bad[0])
+
+
+def test_pages_isolated(z: Zone, start_pfn: int, end_pfn: int) -> int:
+    """0 if every page of ``[start_pfn, end_pfn)`` is free in an isolated block, else -EBUSY.
+
+    Models test_pages_isolated(), mm/page_isolation.c, Linux v4.4
+    (skip_hwpoisoned_pages false).  First every pageblock, sampled from
+    ``start_pfn`` in pageblock steps, must be ISOLATE; then the head-to-head
+    walk over free blocks must reach ``end_pfn``.  Free pages still on a
+    per-CPU list, pages in a pagevec and allocated pages all fail it.
+    """
+    pbn = z.geometry.pageblock_nr_pages
+    pfn = start_pfn
+    while pfn < end_pfn:
+        page = __first_valid_page(z, pfn, pbn)
+        if page is not None and int(z.pb[z.block_index(page)]) != ISOLATE:
+            break
+        pfn += pbn
+    page = __first_valid_page(z, start_pfn, end_pfn - start_pfn)
+    if pfn < end_pfn or page is None:
+        why = (f"the pageblock at PFN {pfn} is not isolated" if pfn < end_pfn
+               else "the range has no valid page")
+        emit(z, "test_pages_isolated", start_pfn, end_pfn, why + "; -EBUSY", fin_pfn=pfn, ret="fail")
+        return -EBUSY
+    ok, fin = __test_page_isolated_in_pageblock(z, start_pfn, end_pfn)
+    if ok:
+        emit(z, "test_pages_isolated", start_pfn, end_pfn,
+             "walking from free block to free block reaches the end: every page is free and isolated",
+             fin_pfn=fin, ret="success")
+        return 0
+    k = chr(z.kind[fin - z.start_pfn]) if z.spans(fin) else "?"
+    what = {"p": "a free page still on a per-CPU list", "v": "a page still in an LRU pagevec",
+            ".": "the tail of a free block whose head lies before the walk"}.get(k, f"an in-use page ({k})")
+    emit(z, "test_pages_isolated", start_pfn, end_pfn,
+         f"the walk stops at PFN {fin}: {what}, not a free buddy block; -EBUSY",
+         fin_pfn=fin, ret="fail")
+    return -EBUSY

@@ -1,0 +1,161 @@
+"""The map alphabet: one character per PFN, one per pageblock.
+
+This is how the course writes a zone down (``Zone.from_map`` / ``Zone.to_map``)
+and how the model stores page kinds internally: the per-PFN ``kind`` array
+holds the ASCII code of the page's map character, so rendering a map is a
+single ``tobytes()``.
+
+Also here: the vectorised cutting of a run of pages into maximal naturally
+aligned power-of-two blocks, used both for free pages (the canonical buddy
+structure) and for THP / hugetlb runs (compound pages).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "BLOCK_CHARS",
+    "KIND_DESCRIPTIONS",
+    "KINDS",
+    "aligned_blocks",
+    "block_codes",
+    "kind_codes",
+]
+
+#: One character per PFN.  Order matters only for documentation.
+KIND_DESCRIPTIONS: dict[str, str] = {
+    ".": "free page in the buddy allocator",
+    "M": "movable anonymous page on the LRU (can be migrated)",
+    "F": "clean page-cache page on the LRU (dropped instead of migrated)",
+    "P": "pinned anonymous page on the LRU (extra reference: migration skips it)",
+    "U": "unmovable kernel page (slab, page table ...): in use, not on the LRU",
+    "R": "reserved page (PageReserved): in use, not on the LRU",
+    "T": "transparent huge page (compound, on the LRU)",
+    "H": "hugetlb page (compound, not on the LRU)",
+    "p": "free page sitting on a per-CPU list (not yet in the buddy allocator)",
+    "v": "movable page still in a per-CPU LRU pagevec (not yet on the LRU)",
+    "X": "page owned by a contiguous allocation (refcount 1, not on the LRU)",
+    "#": "invalid PFN: a hole, no struct page",
+}
+KINDS = "".join(KIND_DESCRIPTIONS)
+
+#: One character per pageblock, indexed by MigrateType value.
+BLOCK_CHARS = "UMRHCI"
+
+_KIND_OK = np.zeros(256, dtype=bool)
+_KIND_OK[np.frombuffer(KINDS.encode(), dtype=np.uint8)] = True
+_BLOCK_CODE = np.full(256, 255, dtype=np.uint8)
+for _v, _c in enumerate(BLOCK_CHARS):
+    _BLOCK_CODE[ord(_c)] = _v
+
+
+def _first_bad(codes: np.ndarray, ok: np.ndarray) -> int | None:
+    bad = np.flatnonzero(~ok[codes])
+    return int(bad[0]) if bad.size else None
+
+
+def kind_codes(pages: str | bytes | np.ndarray, start_pfn: int = 0) -> np.ndarray:
+    """Return the per-PFN kind codes (uint8 ASCII) of a map, validating every character.
+
+    :raises ValueError: naming the first unknown character and its PFN.
+    """
+    if isinstance(pages, str):
+        try:
+            raw = pages.encode("ascii")
+        except UnicodeEncodeError as exc:
+            bad = pages[exc.start]
+            raise ValueError(
+                f"unknown map character {bad!r} at PFN {start_pfn + exc.start}; "
+                f"valid characters are {KINDS!r}") from None
+        codes = np.frombuffer(raw, dtype=np.uint8).copy()
+    elif isinstance(pages, bytes | bytearray):
+        codes = np.frombuffer(bytes(pages), dtype=np.uint8).copy()
+    else:
+        codes = np.asarray(pages)
+        if codes.dtype != np.uint8:
+            if codes.dtype.kind not in "iu" or codes.size and (codes.min() < 0 or codes.max() > 255):
+                raise ValueError(f"kinds must be uint8 character codes, got dtype {codes.dtype}")
+            codes = codes.astype(np.uint8)
+        codes = np.ascontiguousarray(codes)
+    if codes.ndim != 1:
+        raise ValueError(f"a map is one-dimensional, got shape {codes.shape}")
+    if codes.size == 0:
+        raise ValueError("a zone needs at least one PFN: the map is empty")
+    i = _first_bad(codes, _KIND_OK)
+    if i is not None:
+        raise ValueError(f"unknown map character {chr(codes[i])!r} at PFN {start_pfn + i}; "
+                         f"valid characters are {KINDS!r}")
+    return codes
+
+
+def block_codes(blocks: str | np.ndarray, nblocks: int) -> np.ndarray:
+    """Return MigrateType values for a blocks string (``U M R H C I``) or array.
+
+    :raises ValueError: on a wrong length or an unknown character.
+    """
+    if isinstance(blocks, str):
+        raw = np.frombuffer(blocks.encode("ascii", "replace"), dtype=np.uint8)
+        codes = _BLOCK_CODE[raw]
+        bad = np.flatnonzero(codes == 255)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"unknown pageblock character {blocks[i]!r} at block {i}; "
+                             f"valid characters are {BLOCK_CHARS!r}")
+    else:
+        codes = np.asarray(blocks)
+        if codes.dtype.kind not in "iu" or codes.ndim != 1:
+            raise ValueError(f"blocks must be a string or a 1-D integer array, got {codes.dtype}")
+        if codes.size and (codes.min() < 0 or codes.max() >= len(BLOCK_CHARS)):
+            raise ValueError(f"pageblock migratetype values must be in 0..5, got "
+                             f"{int(codes.min())}..{int(codes.max())}")
+        codes = codes.astype(np.uint8)
+    if codes.size != nblocks:
+        raise ValueError(f"blocks has {codes.size} entries but the zone overlaps {nblocks} pageblocks")
+    return codes.copy()
+
+
+def aligned_blocks(mask: np.ndarray, start_pfn: int, max_k: int,
+                   min_k: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut the True runs of ``mask`` into maximal naturally aligned power-of-two blocks.
+
+    Alignment is by absolute PFN (``start_pfn + offset``), as the kernel's
+    buddy arithmetic is.  Blocks are at most order ``max_k`` and at least
+    ``min_k``.
+
+    :return: (offsets of block heads, their orders, a bool array of the mask
+        pages that no block of order >= ``min_k`` covers), heads ascending.
+    """
+    n = mask.size
+    cs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(mask, out=cs[1:])
+    covered = np.zeros(n + 1, dtype=np.int64)  # running coverage via difference array
+    heads_all: list[np.ndarray] = []
+    orders_all: list[np.ndarray] = []
+    cov = np.zeros(n, dtype=bool)
+    for k in range(max_k, min_k - 1, -1):
+        size = 1 << k
+        first = (-start_pfn) % size  # offset of the first size-aligned PFN
+        if first + size > n:
+            continue
+        offs = np.arange(first, n - size + 1, size, dtype=np.int64)
+        full = (cs[offs + size] - cs[offs]) == size
+        full &= ~cov[offs]
+        heads = offs[full]
+        if heads.size == 0:
+            continue
+        heads_all.append(heads)
+        orders_all.append(np.full(heads.size, k, dtype=np.int8))
+        covered[:] = 0
+        covered[heads] += 1
+        covered[heads + size] -= 1
+        cov |= np.cumsum(covered[:n]) > 0
+    if heads_all:
+        heads = np.concatenate(heads_all)
+        orders = np.concatenate(orders_all)
+        srt = np.argsort(heads, kind="stable")
+        heads, orders = heads[srt], orders[srt]
+    else:
+        heads = np.zeros(0, dtype=np.int64)
+        orders = np.zeros(0, dtype=np.int8)
+    return heads, orders, mask & ~cov

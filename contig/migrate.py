@@ -1,0 +1,360 @@
+"""Emptying a range: isolate LRU pages, drop clean page cache, migrate the rest; grab free pages.
+
+Models, Linux v4.4:
+
+* ``isolate_migratepages_block()`` / ``isolate_migratepages_range()``,
+  ``isolate_freepages_block()`` (strict) / ``isolate_freepages_range()``,
+  ``release_freepages()`` (mm/compaction.c);
+* ``reclaim_clean_pages_from_list()`` (mm/vmscan.c);
+* ``migrate_pages()``, ``unmap_and_move()``, ``putback_movable_pages()``
+  (mm/migrate.c);
+* ``alloc_migrate_target()`` (mm/page_isolation.c).
+
+Simplified: no ``too_many_isolated()`` throttling, no balloon or non-LRU
+movable pages (4.8+ anyway), no writeback or page locks: a page migrates on
+the first try unless the caller names it in ``busy_pfns`` (then every try
+returns -EAGAIN, like a page stuck under writeback).  Migration targets come
+from an ordinary order-0 MOVABLE allocation with no watermarks, reclaim or
+compaction: it fails (-ENOMEM) only when no free page is left outside the
+isolated blocks.  Page contents are not modelled: a migrated page's new
+copy takes the old page's kind.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+
+from .buddy import split_free_page
+from .pcp import __free_page, buffered_rmqueue, free_hot_cold_page, putback_lru_page
+from .trace import emit
+from .zone import HOLE, OWNED, PG_ANON, PG_HEAD, PG_LRU, PG_TAIL, MigrateType, Zone
+
+__all__ = [
+    "COMPACT_CLUSTER_MAX",
+    "CompactControl",
+    "alloc_migrate_target",
+    "isolate_freepages_block",
+    "isolate_freepages_range",
+    "isolate_migratepages_block",
+    "isolate_migratepages_range",
+    "migrate_pages",
+    "pageblock_pfn_to_page",
+    "putback_movable_pages",
+    "reclaim_clean_pages_from_list",
+    "release_freepages",
+    "unmap_and_move",
+]
+
+#: Pages isolated per migration batch (COMPACT_CLUSTER_MAX = SWAP_CLUSTER_MAX).
+COMPACT_CLUSTER_MAX = 32
+#: Passes of migrate_pages() over its list.
+MIGRATE_PASSES = 10
+EAGAIN, ENOMEM, EBUSY = errno.EAGAIN, errno.ENOMEM, errno.EBUSY
+MIGRATEPAGE_SUCCESS = 0
+
+
+@dataclass
+class CompactControl:
+    """The parts of ``struct compact_control`` alloc_contig_range() uses, plus model bookkeeping."""
+
+    zone: Zone
+    migratepages: list[int] = field(default_factory=list)   # index 0 is the list head
+    nr_migratepages: int = 0
+    nr_freepages: int = 0
+    busy_pfns: frozenset[int] = frozenset()
+    migrated: dict[int, int] = field(default_factory=dict)
+    reclaimed: list[int] = field(default_factory=list)
+    skipped: dict[str, list[int]] = field(default_factory=lambda: {
+        "compound": [], "not_lru": [], "pinned": []})
+    failed: list[int] = field(default_factory=list)
+    batches: int = 0
+
+
+def pageblock_pfn_to_page(z: Zone, start_pfn: int, end_pfn: int) -> int | None:
+    """``start_pfn`` if both it and ``end_pfn - 1`` are valid pages of the zone, else None.
+
+    Models pageblock_pfn_to_page(), mm/compaction.c, v4.4 (it uses
+    pfn_valid(), so a hole at either end makes the whole window unusable).
+    """
+    if not (z.pfn_valid(start_pfn) and z.pfn_valid(end_pfn - 1)):
+        return None
+    return start_pfn
+
+
+def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -> int:
+    """Take LRU pages of ``[low_pfn, end_pfn)`` off the LRU onto ``cc.migratepages``.
+
+    Models isolate_migratepages_block(), mm/compaction.c, Linux v4.4, in
+    MIGRATE_SYNC mode with the skip hints ignored.  Skips free blocks whole,
+    compound pages (THP, hugetlb) whole, pages not on the LRU, and anonymous
+    pages with more references than mappings (pinned).  Stops after
+    COMPACT_CLUSTER_MAX pages.  Each page taken goes to the list head.
+    Returns the next PFN to scan.
+    """
+    z = cc.zone
+    s = z.start_pfn
+    kind, order, flags, comp, count = z.kind, z.order, z.flags, z.comp, z.count
+    while low_pfn < end_pfn:
+        i = low_pfn - s
+        if kind[i] == HOLE:
+            low_pfn += 1
+            continue
+        if order[i] >= 0:
+            fo = int(order[i])
+            if 0 < fo < z.geometry.max_order:
+                low_pfn += (1 << fo) - 1
+            low_pfn += 1
+            continue
+        f = int(flags[i])
+        if f & (PG_HEAD | PG_TAIL):
+            cc.skipped["compound"].append(low_pfn)
+            if f & PG_HEAD:
+                low_pfn += (1 << int(comp[i])) - 1
+            low_pfn += 1
+            continue
+        if not f & PG_LRU:
+            cc.skipped["not_lru"].append(low_pfn)
+            low_pfn += 1
+            continue
+        # anonymous (no mapping) with count > mapcount: someone holds a pin
+        if f & PG_ANON and int(count[i]) > 1:
+            cc.skipped["pinned"].append(low_pfn)
+            low_pfn += 1
+            continue
+        # __isolate_lru_page(): take a reference, leave the LRU
+        count[i] += 1
+        flags[i] = f & (0xFF ^ PG_LRU)
+        z.touch(i)
+        cc.migratepages.insert(0, low_pfn)
+        cc.nr_migratepages += 1
+        if cc.nr_migratepages == COMPACT_CLUSTER_MAX:
+            low_pfn += 1
+            break
+        low_pfn += 1
+    return min(low_pfn, end_pfn)
+
+
+def isolate_migratepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) -> int:
+    """Scan ``[start_pfn, end_pfn)`` pageblock by pageblock until a batch is full.
+
+    Models isolate_migratepages_range(), mm/compaction.c, v4.4.  A window
+    whose first or last page is invalid is skipped.  Returns the next PFN
+    to scan (never 0 here: the model's fatal signal is seen by the caller).
+    """
+    z = cc.zone
+    pbn = z.geometry.pageblock_nr_pages
+    pfn = start_pfn
+    block_end = ((pfn + 1 + pbn - 1) // pbn) * pbn
+    while pfn < end_pfn:
+        block_end = min(block_end, end_pfn)
+        if pageblock_pfn_to_page(z, pfn, block_end) is not None:
+            pfn = isolate_migratepages_block(cc, pfn, block_end)
+            if cc.nr_migratepages == COMPACT_CLUSTER_MAX:
+                break
+        pfn = block_end
+        block_end += pbn
+    return pfn
+
+
+def reclaim_clean_pages_from_list(cc: CompactControl) -> int:
+    """Drop clean page-cache pages from the migration list instead of migrating them.
+
+    Models reclaim_clean_pages_from_list() and the part of
+    shrink_page_list() it relies on, mm/vmscan.c, v4.4.  Clean file pages
+    (``F``) leave the page cache and are freed (cold, in ascending PFN
+    order here); they land on the Isolate lists.  Returns the number freed.
+    """
+    z = cc.zone
+    s = z.start_pfn
+    clean = [p for p in cc.migratepages if z.kind[p - s] == ord("F")]
+    if not clean:
+        return 0
+    keep = [p for p in cc.migratepages if z.kind[p - s] != ord("F")]
+    cc.migratepages[:] = keep
+    for p in reversed(clean):  # shrink_page_list() frees them in list-reversed order
+        i = p - s
+        z.count[i] = 0  # page cache reference and isolation reference both gone
+        z.touch(i)
+        free_hot_cold_page(z, p, True)
+        cc.reclaimed.append(p)
+    return len(clean)
+
+
+def alloc_migrate_target(z: Zone, pfn: int) -> int | None:
+    """Allocate an order-0 MOVABLE page to copy ``pfn`` into; None when there is none.
+
+    Models alloc_migrate_target(), mm/page_isolation.c, v4.4:
+    ``alloc_page(GFP_USER | __GFP_MOVABLE)``, i.e. the per-CPU Movable
+    list, then the Movable free lists, the CMA lists, and the fallback
+    types.  Isolated blocks are never used.  No watermarks (simplified).
+    """
+    new = buffered_rmqueue(z, 0, MigrateType.MOVABLE)
+    if new is None:
+        return None
+    i = new - z.start_pfn
+    z.kind[i] = ord("M")
+    z.count[i] = 1
+    z.flags[i] = 0
+    z.comp[i] = -1
+    z.touch(i)
+    return new
+
+
+def unmap_and_move(cc: CompactControl, pfn: int) -> int:
+    """Migrate one isolated page: 0, -EAGAIN, or -ENOMEM.
+
+    Models unmap_and_move(), mm/migrate.c, Linux v4.4 (with put_new_page
+    NULL, as alloc_contig_range() passes).  A new page is allocated for
+    every attempt.  Unless the result is -EAGAIN the old page leaves the
+    list and goes back through putback_lru_page() (into the pagevec; after
+    a successful move its last reference is the pagevec's, so the next
+    pagevec flush frees it).  The new page always goes through
+    putback_lru_page() too: used, it joins the LRU on the next flush;
+    unused, that flush frees it.
+    """
+    z = cc.zone
+    s = z.start_pfn
+    new = alloc_migrate_target(z, pfn)
+    if new is None:
+        return -ENOMEM
+    i, j = pfn - s, new - s
+    if pfn in cc.busy_pfns:
+        rc = -EAGAIN
+    else:
+        # unmap the old page, copy, map the new one
+        z.kind[j] = z.kind[i]
+        z.flags[j] = z.flags[i] & PG_ANON
+        z.count[j] += 1          # the mapping now holds the new page
+        z.count[i] -= 1          # and no longer the old one
+        z.touch(i)
+        z.touch(j)
+        cc.migrated[pfn] = new
+        rc = MIGRATEPAGE_SUCCESS
+    if rc != -EAGAIN:
+        cc.migratepages.remove(pfn)
+        putback_lru_page(z, pfn)
+    putback_lru_page(z, new)
+    return rc
+
+
+def migrate_pages(cc: CompactControl) -> int:
+    """Try up to 10 passes over ``cc.migratepages``; pages not migrated, or -ENOMEM.
+
+    Models migrate_pages(), mm/migrate.c, Linux v4.4 (MIGRATE_SYNC,
+    reason MR_CMA).  A pass goes on while some page returned -EAGAIN; such
+    pages stay on the list.  -ENOMEM (no target page) stops at once with
+    the rest still on the list.
+    """
+    nr_failed = 0
+    retry = 1
+    passes = 0
+    while passes < MIGRATE_PASSES and retry:
+        retry = 0
+        for pfn in list(cc.migratepages):
+            rc = unmap_and_move(cc, pfn)
+            if rc == -ENOMEM:
+                return -ENOMEM
+            if rc == -EAGAIN:
+                retry += 1
+            elif rc != MIGRATEPAGE_SUCCESS:
+                nr_failed += 1
+        passes += 1
+    return nr_failed + retry
+
+
+def putback_movable_pages(cc: CompactControl) -> None:
+    """Return every page left on the migration list towards the LRU.
+
+    Models putback_movable_pages(), mm/migrate.c, v4.4.
+    """
+    z = cc.zone
+    for pfn in list(cc.migratepages):
+        cc.migratepages.remove(pfn)
+        putback_lru_page(z, pfn)
+    cc.nr_migratepages = 0
+
+
+def isolate_freepages_block(cc: CompactControl, start_pfn: int, end_pfn: int,
+                            freelist: list[int]) -> tuple[int, int]:
+    """Strictly take every free page of ``[start_pfn, end_pfn)``; (pages taken, where it stopped).
+
+    Models isolate_freepages_block(..., strict=true), mm/compaction.c,
+    Linux v4.4: every free block met is split into order-0 pages with
+    refcount 1 (split_free_page()) and added to ``freelist`` head first; a
+    hole, a compound page or any page that is not a free block head stops
+    the scan, and then the block counts as 0 pages taken (the caller frees
+    what was taken).
+    """
+    z = cc.zone
+    s = z.start_pfn
+    blockpfn = start_pfn
+    total = 0
+    while blockpfn < end_pfn:
+        i = blockpfn - s
+        if z.kind[i] == HOLE or z.flags[i] & (PG_HEAD | PG_TAIL) or z.order[i] < 0:
+            break
+        n = split_free_page(z, blockpfn, OWNED)
+        total += n
+        freelist[0:0] = range(blockpfn + n - 1, blockpfn - 1, -1)
+        cc.nr_freepages += n
+        blockpfn += n
+    if blockpfn < end_pfn:
+        total = 0
+    return total, blockpfn
+
+
+def release_freepages(z: Zone, freelist: list[int]) -> int:
+    """Free every page on ``freelist`` (head first); return the highest PFN.
+
+    Models release_freepages(), mm/compaction.c, v4.4.
+    """
+    high = 0
+    for pfn in freelist:
+        __free_page(z, pfn)
+        high = max(high, pfn)
+    freelist.clear()
+    return high
+
+
+def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) -> int:
+    """Take every page of ``[start_pfn, end_pfn)`` out of the buddy allocator; ``outer_end`` or 0.
+
+    Models isolate_freepages_range(), mm/compaction.c, Linux v4.4: pageblock
+    by pageblock, strict.  Returns one past the last page taken, which is
+    ``>= end_pfn`` (more when ``end_pfn`` falls inside a free block), or 0
+    after giving everything back when some page could not be taken.
+    """
+    z = cc.zone
+    pbn = z.geometry.pageblock_nr_pages
+    freelist: list[int] = []
+    pfn = start_pfn
+    block_end = ((pfn + 1 + pbn - 1) // pbn) * pbn
+    stopped_at = None
+    while pfn < end_pfn:
+        block_end = min(block_end, end_pfn)
+        if pfn >= block_end:
+            block_end = ((pfn + 1 + pbn - 1) // pbn) * pbn
+            block_end = min(block_end, end_pfn)
+        if pageblock_pfn_to_page(z, pfn, block_end) is None:
+            stopped_at = pfn
+            break
+        isolated, where = isolate_freepages_block(cc, pfn, block_end, freelist)
+        if not isolated:
+            stopped_at = where
+            break
+        pfn += isolated
+        block_end += pbn
+    if pfn < end_pfn:
+        taken = len(freelist)
+        release_freepages(z, freelist)
+        emit(z, "isolate_freepages_range", start_pfn, end_pfn,
+             f"PFN {stopped_at} is not a free page that can be taken (a hole or a compound or "
+             f"busy page), so the {taken} page(s) taken so far are freed again; -EBUSY",
+             outer_end=0, stop_pfn=stopped_at)
+        return 0
+    emit(z, "isolate_freepages_range", start_pfn, pfn,
+         f"every free block from PFN {start_pfn} on is split into order-0 pages with refcount 1; "
+         f"the last block ends at PFN {pfn}, so outer_end = {pfn}",
+         outer_end=pfn, nr_pages=pfn - start_pfn)
+    return pfn

@@ -1,0 +1,667 @@
+"""One zone of the page allocator: per-PFN state in numpy arrays.
+
+Models ``struct zone`` and the parts of ``struct page`` the contiguous
+allocator reads (include/linux/mmzone.h, include/linux/mm_types.h, Linux v4.4):
+
+* ``kind``: what the page is, as the ASCII code of its map character
+  (see :mod:`contig.mapfmt`);
+* ``order``: ``page_private()`` of a PageBuddy head, -1 everywhere else
+  (``order >= 0`` *is* PageBuddy);
+* ``count``: the raw reference count ``_count`` (tails of compound pages 0);
+* ``flags``: PG_lru, PG_head, PG_tail, PG_reserved, anon;
+* ``comp``: the compound order on every page of a compound page, else -1;
+* ``mtype``: for a PageBuddy head, the migratetype of the free list it is
+  on; for a page on a per-CPU list, the migratetype remembered by
+  ``set_pcppage_migratetype()`` (the kernel keeps neither for buddy heads;
+  the model caches the list so counters can be audited);
+* ``next`` / ``prev``: the ``lru`` list_head of every page, as int32 indices,
+  with one sentinel slot per list (``free_area[order].free_list[mt]``, the
+  three per-CPU lists, and the LRU-add pagevec), see :mod:`contig.freelist`;
+* ``pb``: one migratetype per pageblock (the pageblock flags bitmap);
+* counters: ``nr_free_pages`` (``NR_FREE_PAGES``), ``nr_free`` per order,
+  ``nr_isolate_pageblock``, and the per-CPU ``count``/``high``/``batch``.
+
+No Python object exists per page, so a 4 GiB zone (1M PFNs) costs about
+17 bytes per page.
+
+Simplifications (also stated in the course): one zone, one CPU, no
+watermarks, no LRU list order (pages carry PG_lru but the active/inactive
+lists are not kept), ``NR_FREE_CMA_PAGES`` is not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from .geometry import Geometry
+from .mapfmt import BLOCK_CHARS, aligned_blocks, block_codes, kind_codes
+
+__all__ = [
+    "MIGRATE_PCPTYPES",
+    "PAGEVEC_SIZE",
+    "MigrateType",
+    "Zone",
+    "ZoneCheckError",
+    "zone_batchsize",
+]
+
+
+class MigrateType(IntEnum):
+    """Pageblock migratetypes with their v4.4 values (CONFIG_CMA and CONFIG_MEMORY_ISOLATION on).
+
+    Models ``enum migratetype``, include/linux/mmzone.h, Linux v4.4.
+    """
+
+    UNMOVABLE = 0
+    MOVABLE = 1
+    RECLAIMABLE = 2
+    HIGHATOMIC = 3
+    CMA = 4
+    ISOLATE = 5
+
+    @property
+    def char(self) -> str:
+        """The blocks-map character (``U M R H C I``)."""
+        return BLOCK_CHARS[self]
+
+    @property
+    def procname(self) -> str:
+        """The name /proc/pagetypeinfo prints."""
+        return ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate")[self]
+
+
+#: Number of per-CPU list types (``MIGRATE_PCPTYPES``).
+MIGRATE_PCPTYPES = 3
+#: Pages per pagevec (``PAGEVEC_SIZE``, include/linux/pagevec.h).
+PAGEVEC_SIZE = 14
+NR_MIGRATETYPES = 6
+
+# page flag bits (our own packing, named after the kernel's PG_* flags)
+PG_LRU = 1
+PG_HEAD = 2
+PG_TAIL = 4
+PG_RESERVED = 8
+PG_ANON = 16
+
+C = {c: ord(c) for c in ".MFPURTHpvX#"}
+FREE, PCP, HOLE, PVEC, OWNED = C["."], C["p"], C["#"], C["v"], C["X"]
+
+
+class ZoneCheckError(AssertionError):
+    """Raised by :meth:`Zone.check` when an invariant of the model is broken."""
+
+
+def zone_batchsize(managed_pages: int) -> int:
+    """Per-CPU batch for a zone of ``managed_pages`` pages with 4 KiB pages.
+
+    Models zone_batchsize(), mm/page_alloc.c, Linux v4.4: about a quarter of
+    a thousandth of the zone, capped at 512 KiB, rounded to 2^n - 1.
+    ``high`` is then 6 * batch and the batch used is max(1, batch)
+    (pageset_set_batch()).  Small zones get batch 0, i.e. high 0: every
+    page freed to a per-CPU list is pushed on to the buddy at once.
+    """
+    batch = managed_pages // 1024
+    batch = min(batch, (512 * 1024) // 4096)
+    batch //= 4
+    batch = max(batch, 1)
+    x = batch + batch // 2
+    return (1 << (x.bit_length() - 1)) - 1
+
+
+_PFN_ARRAYS = ("kind", "order", "count", "flags", "comp", "mtype")
+_LINK_ARRAYS = ("next", "prev")
+_SCALARS = ("nr_free_pages", "nr_free_drift", "nr_isolate_pageblock", "nr_isolate_extra",
+            "pcp_count", "pcp_high", "pcp_batch")
+
+
+class Zone:
+    """A zone of ``spanned_pages`` PFNs starting at ``start_pfn``.
+
+    Build one with :meth:`from_map` or :meth:`from_arrays`.  Every PFN-taking
+    method raises ``ValueError`` for a PFN outside the zone.
+    """
+
+    kind: np.ndarray
+    order: np.ndarray
+    count: np.ndarray
+    flags: np.ndarray
+    comp: np.ndarray
+    mtype: np.ndarray
+    next: np.ndarray
+    prev: np.ndarray
+    pb: np.ndarray
+    nr_free: np.ndarray
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_map(cls, pages: str, *, geometry: Geometry | None = None, start_pfn: int = 0,
+                 blocks: str | None = None, name: str = "Normal",
+                 pcp_high: int | None = None, pcp_batch: int | None = None) -> Zone:
+        """Build a zone spanning ``[start_pfn, start_pfn + len(pages))`` from a map.
+
+        One character per PFN (see :data:`contig.mapfmt.KIND_DESCRIPTIONS`);
+        ``blocks`` has one of ``U M R H C I`` per pageblock overlapping the
+        span (default all ``M``).  Free pages form the canonical buddy
+        structure: maximal naturally aligned power-of-two runs of at most
+        order ``max_order-1``, each on the list of the migratetype of the
+        pageblock holding its head, in ascending PFN order.  ``p`` pages sit
+        on the per-CPU list of their block's type (HighAtomic, CMA and
+        Isolate blocks use the Movable list), ``v`` pages in the pagevec.
+        ``T`` / ``H`` runs are cut into naturally aligned compound pages of
+        order 1 .. ``max_order-1``.
+
+        :raises ValueError: unknown character, wrong ``blocks`` length, a
+            ``T``/``H`` run that cannot be cut, a bad ``start_pfn``.
+        """
+        if not isinstance(pages, str | bytes | bytearray):
+            raise ValueError(f"pages must be a map string, not {type(pages).__name__}")
+        if not isinstance(start_pfn, int | np.integer) or start_pfn < 0:
+            raise ValueError(f"start_pfn must be a non-negative int, not {start_pfn!r}")
+        codes = kind_codes(pages, int(start_pfn))
+        return cls.from_arrays(codes, blocks, geometry=geometry, start_pfn=start_pfn, name=name,
+                               pcp_high=pcp_high, pcp_batch=pcp_batch)
+
+    @classmethod
+    def from_arrays(cls, kinds: np.ndarray, blocks: np.ndarray | str | None = None, *,
+                    geometry: Geometry | None = None, start_pfn: int = 0, name: str = "Normal",
+                    pcp_high: int | None = None, pcp_batch: int | None = None) -> Zone:
+        """Build a zone from an array of kind codes (uint8 ASCII map characters).
+
+        The fast constructor for large zones (a 1M-PFN zone in well under a
+        second): ``kinds`` is what ``np.frombuffer(map.encode(), np.uint8)``
+        gives; ``blocks`` is a uint8 array of MigrateType values (or a blocks
+        string).  Same rules as :meth:`from_map`.
+        """
+        g = geometry if geometry is not None else Geometry()
+        if not isinstance(g, Geometry):
+            raise ValueError(f"geometry must be a Geometry, not {g!r}")
+        if not isinstance(start_pfn, int | np.integer) or start_pfn < 0:
+            raise ValueError(f"start_pfn must be a non-negative int, not {start_pfn!r}")
+        start_pfn = int(start_pfn)
+        codes = kind_codes(kinds, start_pfn)
+        n = codes.size
+        pbo = g.pageblock_order
+        nblocks = ((start_pfn + n - 1) >> pbo) - (start_pfn >> pbo) + 1
+        if blocks is None:
+            pb = np.full(nblocks, int(MigrateType.MOVABLE), dtype=np.uint8)
+        else:
+            pb = block_codes(blocks, nblocks)
+        for name_, v in (("pcp_high", pcp_high), ("pcp_batch", pcp_batch)):
+            if v is not None and (not isinstance(v, int | np.integer) or v < 0):
+                raise ValueError(f"{name_} must be a non-negative int, not {v!r}")
+
+        z = cls.__new__(cls)
+        z.geometry = g
+        z.name = str(name)
+        z.start_pfn = start_pfn
+        z.spanned_pages = n
+        z._init_sentinels()
+        z.kind = codes
+        z.order = np.full(n, -1, dtype=np.int8)
+        z.count = np.zeros(n, dtype=np.int32)
+        z.flags = np.zeros(n, dtype=np.uint8)
+        z.comp = np.full(n, -1, dtype=np.int8)
+        z.mtype = np.zeros(n, dtype=np.uint8)
+        z.next = np.full(n + z.nr_sentinels, -1, dtype=np.int32)
+        z.prev = np.full(n + z.nr_sentinels, -1, dtype=np.int32)
+        s = np.arange(n, n + z.nr_sentinels, dtype=np.int32)
+        z.next[n:] = s
+        z.prev[n:] = s
+        z.pb = pb
+        z.nr_free = np.zeros(g.max_order, dtype=np.int64)
+        z._tracking = False
+        z._t = []
+        z._tr = []
+        z.recorder = None
+
+        # compound pages: cut T and H runs
+        for ch in "TH":
+            mask = codes == C[ch]
+            if not mask.any():
+                continue
+            heads, orders, left = aligned_blocks(mask, start_pfn, max(g.max_order - 1, 1), 1)
+            if left.any():
+                i = int(np.flatnonzero(left)[0])
+                lo = i
+                while lo > 0 and codes[lo - 1] == C[ch]:
+                    lo -= 1
+                hi = i
+                while hi + 1 < n and codes[hi + 1] == C[ch]:
+                    hi += 1
+                raise ValueError(
+                    f"the run of {ch!r} pages at PFNs {start_pfn + lo}..{start_pfn + hi} cannot be cut "
+                    f"into naturally aligned compound pages of order >= 1: PFN {start_pfn + i} "
+                    f"would be left as an order-0 piece")
+            sizes = (1 << orders.astype(np.int64))
+            z.comp[mask] = np.repeat(orders, sizes)
+            z.flags[mask] = PG_TAIL
+            z.flags[heads] = PG_HEAD
+            z.count[heads] = 1
+            if ch == "T":
+                z.flags[heads] |= PG_LRU | PG_ANON
+
+        z.count[codes == C["M"]] = 1
+        z.count[codes == C["F"]] = 1
+        z.count[codes == C["P"]] = 2
+        z.count[codes == C["U"]] = 1
+        z.count[codes == C["R"]] = 1
+        z.count[codes == OWNED] = 1
+        z.count[codes == PVEC] = 2
+        z.flags[codes == C["M"]] = PG_LRU | PG_ANON
+        z.flags[codes == C["P"]] = PG_LRU | PG_ANON
+        z.flags[codes == C["F"]] = PG_LRU
+        z.flags[codes == C["R"]] = PG_RESERVED
+        z.flags[codes == PVEC] = PG_ANON
+
+        # canonical buddy structure
+        heads, orders, _ = aligned_blocks(codes == FREE, start_pfn, g.max_order - 1, 0)
+        z.order[heads] = orders
+        mts = pb[((start_pfn + heads) >> pbo) - (start_pfn >> pbo)].astype(np.int64)
+        z.mtype[heads] = mts
+        z._link_sorted(heads, n + orders.astype(np.int64) * NR_MIGRATETYPES + mts)
+        z.nr_free[:] = np.bincount(orders.astype(np.int64), minlength=g.max_order)[:g.max_order]
+        iso = mts == MigrateType.ISOLATE
+        z.nr_free_pages = int((1 << orders[~iso].astype(np.int64)).sum())
+        z.nr_free_drift = 0
+        z.nr_isolate_pageblock = int((pb == MigrateType.ISOLATE).sum())
+        z.nr_isolate_extra = 0
+
+        # per-CPU free pages
+        pcp = np.flatnonzero(codes == PCP)
+        bt = pb[((start_pfn + pcp) >> pbo) - (start_pfn >> pbo)]
+        remembered = np.where(bt == MigrateType.ISOLATE, MigrateType.MOVABLE, bt).astype(np.uint8)
+        z.mtype[pcp] = remembered
+        lists = np.where(remembered >= MIGRATE_PCPTYPES, MigrateType.MOVABLE, remembered)
+        z._link_sorted(pcp, z.pcp_sentinel(0) + lists.astype(np.int64))
+        z.pcp_count = int(pcp.size)
+        # LRU-add pagevec
+        pv = np.flatnonzero(codes == PVEC)
+        z._link_sorted(pv, np.full(pv.size, z.pvec_sentinel, dtype=np.int64))
+
+        managed = int(n - (codes == HOLE).sum() - (codes == C["R"]).sum())
+        batch = zone_batchsize(managed)
+        z.pcp_high = 6 * batch if pcp_high is None else int(pcp_high)
+        z.pcp_batch = max(1, batch) if pcp_batch is None else max(1, int(pcp_batch))
+        return z
+
+    def _init_sentinels(self) -> None:
+        mo = self.geometry.max_order
+        self.nr_sentinels = mo * NR_MIGRATETYPES + MIGRATE_PCPTYPES + 1
+
+    def _link_sorted(self, nodes: np.ndarray, sentinels: np.ndarray) -> None:
+        """Link ``nodes`` (ascending) onto the lists ``sentinels`` (one per node), in order."""
+        if nodes.size == 0:
+            return
+        srt = np.lexsort((nodes, sentinels))
+        nodes = nodes[srt].astype(np.int32)
+        sent = sentinels[srt].astype(np.int32)
+        new_group = np.ones(nodes.size, dtype=bool)
+        new_group[1:] = sent[1:] != sent[:-1]
+        last = np.ones(nodes.size, dtype=bool)
+        last[:-1] = new_group[1:]
+        nxt = np.empty_like(nodes)
+        nxt[:-1] = nodes[1:]
+        nxt[last] = sent[last]
+        prv = np.empty_like(nodes)
+        prv[1:] = nodes[:-1]
+        prv[new_group] = sent[new_group]
+        self.next[nodes] = nxt
+        self.prev[nodes] = prv
+        self.next[sent[new_group]] = nodes[new_group]
+        self.prev[sent[last]] = nodes[last]
+
+    # ------------------------------------------------------------ indices
+    @property
+    def end_pfn(self) -> int:
+        """One past the last PFN of the zone."""
+        return self.start_pfn + self.spanned_pages
+
+    def free_sentinel(self, order: int, mt: int) -> int:
+        """Index of the list head ``free_area[order].free_list[mt]``."""
+        return self.spanned_pages + order * NR_MIGRATETYPES + int(mt)
+
+    def pcp_sentinel(self, t: int) -> int:
+        """Index of the list head ``pcp->lists[t]``."""
+        return self.spanned_pages + self.geometry.max_order * NR_MIGRATETYPES + t
+
+    @property
+    def pvec_sentinel(self) -> int:
+        """Index of the LRU-add pagevec (kept as a list, in insertion order)."""
+        return self.spanned_pages + self.geometry.max_order * NR_MIGRATETYPES + MIGRATE_PCPTYPES
+
+    def off(self, pfn: int) -> int:
+        """Array index of ``pfn``; ValueError if the zone does not span it."""
+        if isinstance(pfn, bool) or not isinstance(pfn, int | np.integer):
+            raise ValueError(f"a PFN must be an int, not {pfn!r}")
+        i = int(pfn) - self.start_pfn
+        if not 0 <= i < self.spanned_pages:
+            raise ValueError(f"PFN {int(pfn)} is outside zone {self.name} "
+                             f"[{self.start_pfn}, {self.end_pfn})")
+        return i
+
+    def spans(self, pfn: int) -> bool:
+        """``zone_spans_pfn()``."""
+        return self.start_pfn <= pfn < self.end_pfn
+
+    def pfn_valid(self, pfn: int) -> bool:
+        """True if ``pfn`` is in the zone and not a hole (``pfn_valid()``)."""
+        i = int(pfn) - self.start_pfn
+        return 0 <= i < self.spanned_pages and self.kind[i] != HOLE
+
+    def block_index(self, pfn: int) -> int:
+        """Index into :attr:`pb` of the pageblock holding ``pfn``."""
+        pbo = self.geometry.pageblock_order
+        return (int(pfn) >> pbo) - (self.start_pfn >> pbo)
+
+    def get_pageblock_migratetype(self, pfn: int) -> MigrateType:
+        """Models get_pageblock_migratetype(), include/linux/mmzone.h, Linux v4.4."""
+        return MigrateType(int(self.pb[self.block_index(pfn)]))
+
+    def set_pageblock_migratetype(self, pfn: int, mt: int) -> None:
+        """Models set_pageblock_migratetype(), mm/page_alloc.c, Linux v4.4.
+
+        Simplified: page_group_by_mobility_disabled is always false.
+        """
+        self.pb[self.block_index(pfn)] = int(mt)
+
+    # ------------------------------------------------------------ change tracking
+    def touch(self, i: int) -> None:
+        """Record that slot ``i`` (a PFN index or a list sentinel) changed."""
+        if self._tracking:
+            self._t.append(i)
+
+    def touch_range(self, lo: int, hi: int) -> None:
+        """Record that PFN indices ``lo .. hi-1`` changed."""
+        if self._tracking:
+            self._tr.append((lo, hi))
+
+    def take_changes(self) -> np.ndarray:
+        """Return and forget the sorted unique slot indices changed since the last call."""
+        parts = [np.asarray(self._t, dtype=np.int64)]
+        parts += [np.arange(lo, hi, dtype=np.int64) for lo, hi in self._tr]
+        self._t = []
+        self._tr = []
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def scalars(self) -> tuple:
+        """The zone's scalar counters, as a tuple (see :meth:`set_scalars`)."""
+        return tuple(int(getattr(self, a)) for a in _SCALARS)
+
+    def set_scalars(self, values: tuple) -> None:
+        for a, v in zip(_SCALARS, values, strict=True):
+            setattr(self, a, int(v))
+
+    # ------------------------------------------------------------ views
+    def to_map(self) -> str:
+        """The zone as a map string, one character per PFN."""
+        return self.kind.tobytes().decode("ascii")
+
+    def blocks_map(self) -> str:
+        """Pageblock migratetypes as a string of ``U M R H C I``."""
+        return np.frombuffer(BLOCK_CHARS.encode(), dtype=np.uint8)[self.pb].tobytes().decode()
+
+    def kinds(self) -> np.ndarray:
+        """The per-PFN kind codes (uint8 ASCII map characters); a read-only view."""
+        v = self.kind.view()
+        v.flags.writeable = False
+        return v
+
+    def pageblock_types(self) -> np.ndarray:
+        """MigrateType value per pageblock overlapping the span; a read-only view."""
+        v = self.pb.view()
+        v.flags.writeable = False
+        return v
+
+    def list_pfns(self, sentinel: int) -> list[int]:
+        """PFNs on the list whose head is ``sentinel``, from head to tail."""
+        out = []
+        n = self.spanned_pages
+        i = int(self.next[sentinel])
+        while i != sentinel:
+            if not 0 <= i < n or len(out) > n:
+                raise ZoneCheckError(f"list {sentinel} is corrupt at slot {i}")
+            out.append(self.start_pfn + i)
+            i = int(self.next[i])
+        return out
+
+    def free_list(self, order: int, mt: int) -> list[int]:
+        """Head PFNs on ``free_area[order].free_list[mt]``, from list head to tail."""
+        if not 0 <= order < self.geometry.max_order:
+            raise ValueError(f"order {order} is outside 0..{self.geometry.max_order - 1}")
+        return self.list_pfns(self.free_sentinel(order, MigrateType(mt)))
+
+    def pcp_list(self, t: int) -> list[int]:
+        """PFNs on the per-CPU list ``t`` (0 Unmovable, 1 Movable, 2 Reclaimable), head first."""
+        if not 0 <= t < MIGRATE_PCPTYPES:
+            raise ValueError(f"per-CPU list {t} is outside 0..2")
+        return self.list_pfns(self.pcp_sentinel(t))
+
+    def pagevec(self) -> list[int]:
+        """PFNs in the LRU-add pagevec, oldest first."""
+        return self.list_pfns(self.pvec_sentinel)
+
+    def _list_ids(self, nodes: np.ndarray, with_sentinels: bool = False) -> np.ndarray:
+        """For each listed slot in ``nodes``, the sentinel of the list it is on (-1: none).
+
+        Pointer doubling over the cycles the ``next`` array forms: the
+        largest index on a cycle is its sentinel.  O(M log M) for M nodes.
+        """
+        n = self.spanned_pages
+        sent = np.arange(n, n + self.nr_sentinels, dtype=np.int64)
+        allnodes = np.concatenate([nodes.astype(np.int64), sent])
+        pos = np.full(n + self.nr_sentinels, -1, dtype=np.int64)
+        pos[allnodes] = np.arange(allnodes.size)
+        nx = self.next[allnodes].astype(np.int64)
+        if ((nx < 0) | (nx >= pos.size)).any():
+            raise ZoneCheckError("a listed page has no valid next pointer")
+        nxt = pos[nx]
+        if (nxt < 0).any():
+            raise ZoneCheckError("a list links to a page that should not be on any list")
+        best = allnodes.copy()
+        steps = 1
+        while steps < allnodes.size * 2:
+            best = np.maximum(best, best[nxt])
+            nxt = nxt[nxt]
+            steps *= 2
+        return best if with_sentinels else best[: nodes.size]
+
+    def free_blocks(self) -> list[tuple[int, int, MigrateType]]:
+        """Free buddy blocks as ``(pfn, order, list migratetype)``, sorted by PFN."""
+        heads = np.flatnonzero(self.order >= 0)
+        mts = self.mtype[heads]
+        types = list(MigrateType)
+        return [(self.start_pfn + int(h), int(o), types[int(m)])
+                for h, o, m in zip(heads, self.order[heads], mts, strict=True)]
+
+    def free_list_counts(self) -> np.ndarray:
+        """Blocks on each ``free_area[order].free_list[mt]``, shape (max_order, 6)."""
+        heads = np.flatnonzero(self.order >= 0)
+        ids = self.order[heads].astype(np.int64) * NR_MIGRATETYPES + self.mtype[heads]
+        counts = np.bincount(ids, minlength=self.geometry.max_order * NR_MIGRATETYPES)
+        return counts[: self.geometry.max_order * NR_MIGRATETYPES].reshape(
+            self.geometry.max_order, NR_MIGRATETYPES).astype(np.int64)
+
+    def page(self, pfn: int) -> dict[str, Any]:
+        """A readable description of one page (what ``dump_page()`` would tell)."""
+        i = self.off(pfn)
+        f = int(self.flags[i])
+        d: dict[str, Any] = {
+            "pfn": int(pfn), "kind": chr(self.kind[i]),
+            "pageblock": self.get_pageblock_migratetype(pfn).name,
+            "count": int(self.count[i]),
+            "buddy_order": int(self.order[i]) if self.order[i] >= 0 else None,
+            "lru": bool(f & PG_LRU), "reserved": bool(f & PG_RESERVED),
+            "compound": ("head" if f & PG_HEAD else "tail" if f & PG_TAIL else None),
+            "compound_order": int(self.comp[i]) if self.comp[i] >= 0 else None,
+        }
+        return d
+
+    def nr_free_pages_on_lists(self, include_isolate: bool = False) -> int:
+        """Pages in free buddy blocks (by default excluding the Isolate lists)."""
+        heads = np.flatnonzero(self.order >= 0)
+        if heads.size == 0:
+            return 0
+        sizes = 1 << self.order[heads].astype(np.int64)
+        if include_isolate:
+            return int(sizes.sum())
+        return int(sizes[self.mtype[heads] != MigrateType.ISOLATE].sum())
+
+    def buddyinfo(self, node: int = 0) -> str:
+        """This zone's line of /proc/buddyinfo (see :mod:`contig.procfs`)."""
+        from .procfs import render_buddyinfo
+        return render_buddyinfo(self, node)
+
+    def pagetypeinfo(self, node: int = 0) -> str:
+        """This zone's /proc/pagetypeinfo text (see :mod:`contig.procfs`)."""
+        from .procfs import render_pagetypeinfo
+        return render_pagetypeinfo(self, node)
+
+    # ------------------------------------------------------------ copy / compare
+    def copy(self) -> Zone:
+        """A deep copy: a handful of array copies, independent of the original."""
+        z = Zone.__new__(Zone)
+        z.__dict__.update(self.__dict__)
+        for a in (*_PFN_ARRAYS, *_LINK_ARRAYS, "pb", "nr_free"):
+            setattr(z, a, getattr(self, a).copy())
+        z._tracking = False
+        z._t = []
+        z._tr = []
+        z.recorder = None
+        return z
+
+    def state_equal(self, other: Zone) -> bool:
+        """True if every array, list link and counter equals ``other``'s."""
+        if (self.geometry, self.start_pfn, self.spanned_pages) != (
+                other.geometry, other.start_pfn, other.spanned_pages):
+            return False
+        for a in (*_PFN_ARRAYS, *_LINK_ARRAYS, "pb", "nr_free"):
+            if not np.array_equal(getattr(self, a), getattr(other, a)):
+                return False
+        return self.scalars() == other.scalars()
+
+    def __repr__(self) -> str:
+        return (f"<Zone {self.name} pfn [{self.start_pfn}, {self.end_pfn}) "
+                f"{self.geometry.max_order=} {self.geometry.pageblock_order=} "
+                f"nr_free_pages={self.nr_free_pages}>").replace("self.geometry.", "")
+
+    def __len__(self) -> int:
+        return self.spanned_pages
+
+    def iter_blocks(self) -> Iterator[tuple[int, MigrateType]]:
+        """``(first pfn, type)`` for every pageblock overlapping the zone."""
+        pbn = self.geometry.pageblock_nr_pages
+        base = self.geometry.pageblock_start(self.start_pfn)
+        for k, t in enumerate(self.pb):
+            yield base + k * pbn, MigrateType(int(t))
+
+    # ------------------------------------------------------------ invariants
+    def check(self) -> bool:
+        """Raise :class:`ZoneCheckError` if an invariant is broken; return True otherwise.
+
+        Checked: every PFN has a known kind and is accounted exactly once
+        (free pages covered by exactly one naturally aligned buddy block,
+        compound pages well formed); free lists are well-formed doubly linked
+        lists whose members are PageBuddy heads of the list's order;
+        ``nr_free`` per order, the per-CPU count and ``nr_isolate_pageblock``
+        agree with the lists; ``NR_FREE_PAGES`` equals the pages on
+        non-Isolate lists less :attr:`nr_free_drift` (the pages the v4.4.0
+        merge quirk leaves uncounted, see :func:`contig.buddy.__free_one_page`).
+        """
+        n = self.spanned_pages
+        g = self.geometry
+        k = self.kind
+        kind_codes(k, self.start_pfn)  # raises on unknown characters
+
+        def fail(msg: str) -> None:
+            raise ZoneCheckError(msg)
+
+        heads = np.flatnonzero(self.order >= 0)
+        o = self.order[heads].astype(np.int64)
+        if (o >= g.max_order).any():
+            fail("a buddy order is >= max_order")
+        if (k[heads] != FREE).any():
+            fail(f"PageBuddy set on a page that is not free: PFN {self.start_pfn + heads[k[heads] != FREE][0]}")
+        if ((self.start_pfn + heads) & ((1 << o) - 1)).any():
+            fail("a free block is not naturally aligned")
+        if (heads + (1 << o) > n).any():
+            fail("a free block runs past the end of the zone")
+        diff = (np.bincount(heads, minlength=n + 1)
+                - np.bincount(np.minimum(heads + (1 << o), n), minlength=n + 1))
+        cover = np.cumsum(diff[:n])
+        if (cover > 1).any():
+            fail("free blocks overlap")
+        free = k == FREE
+        if (free != (cover == 1)).any():
+            i = int(np.flatnonzero(free != (cover == 1))[0])
+            fail(f"PFN {self.start_pfn + i}: free pages and buddy blocks disagree")
+        if (self.count[free | (k == PCP) | (k == HOLE)] != 0).any():
+            fail("a free page has a non-zero reference count")
+
+        # compound pages
+        comp = (k == C["T"]) | (k == C["H"])
+        if ((self.comp >= 0) != comp).any():
+            fail("compound order set on a non-compound page or missing on one")
+        ch = np.flatnonzero(comp & ((self.flags & PG_HEAD) != 0))
+        co = self.comp[ch].astype(np.int64)
+        if ((self.start_pfn + ch) & ((1 << co) - 1)).any():
+            fail("a compound page is not naturally aligned")
+        cd = (np.bincount(ch, minlength=n + 1)
+              - np.bincount(np.minimum(ch + (1 << co), n), minlength=n + 1))
+        if (comp != (np.cumsum(cd[:n]) == 1)).any():
+            fail("compound pages do not tile the T/H pages")
+        if (self.count[ch] <= 0).any():
+            fail("a compound head has no reference")
+
+        # lists
+        pcp = np.flatnonzero(k == PCP)
+        pvec = np.flatnonzero(k == PVEC)
+        listed = np.concatenate([heads, pcp, pvec]).astype(np.int64)
+        unlisted = np.ones(n, dtype=bool)
+        unlisted[listed] = False
+        unl = np.flatnonzero(unlisted)
+        if (self.next[unl] != -1).any() or (self.prev[unl] != -1).any():
+            i = int(unl[(self.next[unl] != -1) | (self.prev[unl] != -1)][0])
+            fail(f"PFN {self.start_pfn + i} ({chr(k[i])}) has list links but should be on no list")
+        allnodes = np.concatenate([listed, np.arange(n, n + self.nr_sentinels)])
+        if (self.prev[self.next[allnodes]] != allnodes).any() or (
+                self.next[self.prev[allnodes]] != allnodes).any():
+            fail("next/prev links disagree")
+        ids_all = self._list_ids(listed, with_sentinels=True)
+        ids = ids_all[: listed.size]
+        sent = np.arange(n, n + self.nr_sentinels)
+        if (ids_all[listed.size:] != sent).any():
+            fail("two list heads are linked into one list")
+        if (ids < n).any():
+            fail("a cycle of pages has no list head")
+        fo = ids[: heads.size] - n
+        if (fo >= g.max_order * NR_MIGRATETYPES).any():
+            fail("a free block is on a per-CPU list or the pagevec")
+        if (fo // NR_MIGRATETYPES != o).any():
+            fail("a free block is on the list of another order")
+        if not np.array_equal(np.bincount(o, minlength=g.max_order)[: g.max_order], self.nr_free):
+            fail(f"nr_free per order {self.nr_free.tolist()} disagrees with the lists")
+        mts = fo % NR_MIGRATETYPES
+        if (self.mtype[heads] != mts).any():
+            fail("the cached list migratetype of a free block disagrees with its list")
+        counted = int((1 << o[mts != MigrateType.ISOLATE]).sum())
+        if counted - self.nr_free_drift != self.nr_free_pages:
+            fail(f"NR_FREE_PAGES is {self.nr_free_pages} but the non-Isolate lists hold {counted} "
+                 f"pages (drift {self.nr_free_drift})")
+        pi = ids[heads.size: heads.size + pcp.size] - self.pcp_sentinel(0)
+        if ((pi < 0) | (pi >= MIGRATE_PCPTYPES)).any():
+            fail("a per-CPU page is not on a per-CPU list")
+        if pcp.size != self.pcp_count:
+            fail(f"pcp->count is {self.pcp_count} but {pcp.size} pages are on per-CPU lists")
+        if (ids[heads.size + pcp.size:] != self.pvec_sentinel).any():
+            fail("a pagevec page is not in the pagevec")
+        if int((self.pb == MigrateType.ISOLATE).sum()) + self.nr_isolate_extra != self.nr_isolate_pageblock:
+            fail("nr_isolate_pageblock disagrees with the pageblock types")
+        if (self.pb >= NR_MIGRATETYPES).any():
+            fail("an unknown pageblock migratetype")
+        if self.nr_free_pages < 0 or self.pcp_count < 0:
+            fail("a negative counter")
+        return True
