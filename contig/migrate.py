@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from .buddy import split_free_page
 from .pcp import __free_page, buffered_rmqueue, free_hot_cold_page, putback_lru_page
 from .trace import emit
-from .zone import HOLE, OWNED, PG_ANON, PG_HEAD, PG_LRU, PG_TAIL, MigrateType, Zone
+from .zone import FREE, HOLE, OWNED, PCP, PG_ANON, PG_HEAD, PG_LRU, PG_TAIL, MigrateType, Zone
 
 __all__ = [
     "COMPACT_CLUSTER_MAX",
@@ -66,7 +66,7 @@ class CompactControl:
     migrated: dict[int, int] = field(default_factory=dict)
     reclaimed: list[int] = field(default_factory=list)
     skipped: dict[str, list[int]] = field(default_factory=lambda: {
-        "compound": [], "not_lru": [], "pinned": []})
+        "free": [], "compound": [], "not_lru": [], "pinned": []})
     failed: list[int] = field(default_factory=list)
     batches: int = 0
 
@@ -114,7 +114,9 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
             low_pfn += 1
             continue
         if not f & PG_LRU:
-            cc.skipped["not_lru"].append(low_pfn)
+            # free tails and per-CPU pages are not on the LRU either; name them apart
+            why = "free" if kind[i] in (FREE, PCP) else "not_lru"
+            cc.skipped[why].append(low_pfn)
             low_pfn += 1
             continue
         # anonymous (no mapping) with count > mapcount: someone holds a pin
