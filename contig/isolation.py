@@ -112,7 +112,8 @@ def set_migratetype_isolate(z: Zone, pfn: int) -> int:
     Models set_migratetype_isolate(), mm/page_isolation.c, Linux v4.4: if
     has_unmovable_pages() says no, the block becomes ISOLATE
     (``nr_isolate_pageblock`` + 1, even if it already was ISOLATE: 4.4 does
-    not check), its free blocks move to the Isolate lists and stop counting
+    not check, and then subtracts the block's free pages from NR_FREE_PAGES a
+    second time, which can drive the counter negative), its free blocks move to the Isolate lists and stop counting
     in NR_FREE_PAGES, and the per-CPU lists are drained.
     """
     busy, bad = has_unmovable_pages(z, pfn, 0)
