@@ -269,7 +269,19 @@ def change_pageblock_range(z: Zone, pfn: int, order: int, mt: int) -> None:
     for k in range(nr):
         p = pfn + k * pbn
         if z.spans(p):
-            z.set_pageblock_migratetype(p, mt)
+            _overwrite_type(z, p, mt)
+
+
+def _overwrite_type(z: Zone, pfn: int, mt: int) -> None:
+    """set_pageblock_migratetype() from the allocator's side.
+
+    If the block was ISOLATE, the kernel does not touch nr_isolate_pageblock:
+    the zone keeps counting a block that is no longer isolated (one reason
+    alloc_contig_range() aligns to MAX_ORDER blocks).  The model records it.
+    """
+    if int(z.pb[z.block_index(pfn)]) == ISOLATE and int(mt) != ISOLATE:
+        z.nr_isolate_extra += 1
+    z.set_pageblock_migratetype(pfn, mt)
 
 
 def steal_suitable_fallback(z: Zone, pfn: int, start_type: int) -> None:
@@ -287,7 +299,7 @@ def steal_suitable_fallback(z: Zone, pfn: int, start_type: int) -> None:
         return
     pages = move_freepages_block(z, pfn, start_type)
     if pages >= (1 << (pbo - 1)):
-        z.set_pageblock_migratetype(pfn, start_type)
+        _overwrite_type(z, pfn, start_type)
 
 
 def __rmqueue_fallback(z: Zone, order: int, start_migratetype: int) -> int | None:

@@ -1,0 +1,185 @@
+"""Invariants under random operations (hypothesis), with fixed settings so CI is deterministic.
+
+* A state machine of frees, allocations, per-CPU drains, pagevec flushes,
+  pageblock type changes, isolation and contiguous allocations keeps
+  ``zone.check()`` true: 100 examples x 100 steps = 10,000 steps per run.
+* On random zones and ranges alloc_contig_range() loses and duplicates no
+  page, keeps ``check()`` true after success and failure, leaves pageblock
+  types as v4.4 leaves them, replays exactly, and free_contig_range() gives
+  every page back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from contig import Geometry, MigrateType, Zone, alloc_contig_range, free_contig_range
+from contig.buddy import move_freepages_block
+from contig.isolation import set_migratetype_isolate, unset_migratetype_isolate
+from contig import pcp
+from contig.pcp import (
+    alloc_pages,
+    drain_all_pages,
+    lru_add_drain_all,
+    put_page,
+    set_pcp,
+)
+
+G = Geometry(max_order=4, pageblock_order=2)
+ISO = int(MigrateType.ISOLATE)
+LIVE = set(b"MFPURTHX")
+
+zone_maps = st.lists(
+    st.sampled_from(list("........MMMMFPUpv")), min_size=32, max_size=32).map("".join)
+block_maps = st.lists(st.sampled_from(list("MMMMUURC")), min_size=8, max_size=8).map("".join)
+
+
+def live_pages(z: Zone) -> int:
+    """Pages holding data: in use, or in the pagevec with a user beside the pagevec."""
+    k = z.kind
+    live = np.isin(k, np.frombuffer(bytes(LIVE), np.uint8))
+    live |= (k == ord("v")) & (z.count >= 2)
+    return int(live.sum())
+
+
+def free_pages(z: Zone) -> int:
+    return int(((z.kind == ord(".")) | (z.kind == ord("p"))).sum())
+
+
+class ZoneMachine(RuleBasedStateMachine):
+    @initialize(pages=zone_maps, blocks=block_maps, high=st.sampled_from([0, 2, 4]))
+    def build(self, pages, blocks, high):
+        self.z = Zone.from_map(pages, geometry=G, blocks=blocks)
+        if high:
+            set_pcp(self.z, high, 1)
+
+    def _pick(self, data, chars):
+        idx = np.flatnonzero(np.isin(self.z.kind, np.frombuffer(chars, np.uint8)))
+        if idx.size == 0:
+            return None
+        return self.z.start_pfn + int(idx[data.draw(st.integers(0, idx.size - 1))])
+
+    @rule(order=st.integers(0, 2), mt=st.sampled_from([0, 1, 2]), kind=st.sampled_from("MUFX"))
+    def allocate(self, order, mt, kind):
+        pfn = alloc_pages(self.z, order, mt, kind)
+        if pfn is not None and order:
+            # free all but the first page at once, as split_page() users do
+            for p in range(pfn + 1, pfn + (1 << order)):
+                put_page(self.z, p)
+
+    @rule(data=st.data())
+    def free_one(self, data):
+        pfn = self._pick(data, b"MUFX")
+        if pfn is not None and self.z.count[pfn] == 1:
+            put_page(self.z, pfn)
+
+    @rule(data=st.data())
+    def to_pagevec(self, data):
+        pfn = self._pick(data, b"M")
+        if pfn is not None and self.z.count[pfn] == 1:
+            getattr(pcp, "__lru_cache_add")(self.z, pfn)   # a page (re)joining the LRU through the pagevec
+
+    @rule()
+    def drain(self):
+        drain_all_pages(self.z)
+
+    @rule()
+    def lru_drain(self):
+        lru_add_drain_all(self.z)
+
+    @rule(block=st.integers(0, 7), mt=st.sampled_from([0, 1, 2, 4]))
+    def change_type(self, block, mt):
+        pfn = block * G.pageblock_nr_pages
+        if self.z.pb[block] != ISO:
+            move_freepages_block(self.z, pfn, mt)   # as steal_suitable_fallback() does
+            self.z.set_pageblock_migratetype(pfn, mt)
+
+    @rule(block=st.integers(0, 7))
+    def isolate(self, block):
+        if self.z.pb[block] != ISO:
+            set_migratetype_isolate(self.z, block * G.pageblock_nr_pages)
+
+    @rule(block=st.integers(0, 7), mt=st.sampled_from([0, 1, 2]))
+    def unisolate(self, block, mt):
+        unset_migratetype_isolate(self.z, block * G.pageblock_nr_pages, mt)
+
+    @rule(start=st.integers(0, 30), length=st.integers(1, 9))
+    def contig(self, start, length):
+        end = min(start + length, 32)
+        if (self.z.pb == ISO).any():
+            return   # alloc_contig_range's callers own their blocks; keep isolations apart
+        r = alloc_contig_range(self.z, start, end, trace=False)
+        if r.ok:
+            free_contig_range(self.z, start, end - start)
+
+    @invariant()
+    def consistent(self):
+        if hasattr(self, "z"):
+            self.z.check()
+
+
+ZoneMachine.TestCase.settings = settings(
+    max_examples=100, stateful_step_count=100, derandomize=True, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+TestZoneMachine = ZoneMachine.TestCase
+
+
+@settings(max_examples=300, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(pages=zone_maps, blocks=block_maps, start=st.integers(0, 31), length=st.integers(1, 12),
+       cma=st.booleans())
+def test_alloc_contig_range_loses_nothing(pages, blocks, start, length, cma):
+    z = Zone.from_map(pages, geometry=G, blocks=blocks)
+    end = min(start + length, 32)
+    mt = MigrateType.CMA if cma else MigrateType.MOVABLE
+    before = z.copy()
+    live0, free0 = live_pages(z), free_pages(z)
+    r = alloc_contig_range(z, start, end, mt)
+    z.check()
+    assert r.events.final().state_equal(z)
+
+    nx = int((z.kind == ord("X")).sum())
+    assert live_pages(z) - nx == live0 - len(r.reclaimed)
+    assert nx == (end - start if r.ok else 0)
+    if r.ok:
+        assert z.to_map()[start:end] == "X" * (end - start)
+
+    # pageblock types as v4.4 leaves them (§2.6, §2.7)
+    pbn = G.pageblock_nr_pages
+    first, last = r.isolate_start // pbn, r.isolate_end // pbn
+    fail_blk = last
+    if r.failed_stage == "start_isolate_page_range":
+        ev = [e for e in r.events if e.func == "start_isolate_page_range"][-1]
+        fail_blk = ev.fields["failed_pfn"] // pbn
+    for b in range(len(z.pb)):
+        old, new = int(before.pb[b]), int(z.pb[b])
+        if first <= b < fail_blk:
+            assert new == int(mt), (b, old, new)
+        elif first <= b < last:
+            assert new == old
+        else:
+            # outside the aligned range only a stolen migration target changes a block
+            assert new in (old, MigrateType.MOVABLE)
+
+    # giving the pages back restores every free page (plus the dropped page cache)
+    if r.ok:
+        assert free_contig_range(z, start, end - start) == 0
+        lru_add_drain_all(z)
+        drain_all_pages(z)
+        z.check()
+        assert free_pages(z) == free0 + len(r.reclaimed)
+        assert live_pages(z) == live0 - len(r.reclaimed)
+
+
+@settings(max_examples=50, derandomize=True, deadline=None)
+@given(pages=zone_maps, blocks=block_maps, start=st.integers(0, 31), length=st.integers(1, 12))
+def test_failed_calls_leave_no_page_isolated(pages, blocks, start, length):
+    z = Zone.from_map(pages, geometry=G, blocks=blocks)
+    r = alloc_contig_range(z, start, min(start + length, 32))
+    assert not (z.pb == ISO).any()
+    assert z.nr_isolate_pageblock == 0
+    if not r.ok:
+        assert r.outer_end is None or r.failed_stage is None
