@@ -180,10 +180,10 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
         if not cc.migratepages:
             ret = 0
             continue
-        before = dict(cc.migrated)
         batch = list(cc.migratepages)
+        cc.moves = {}
         ret = migrate_pages(cc)
-        moved = {p: q for p, q in cc.migrated.items() if p not in before}
+        moved = cc.moves
         if ret == -ENOMEM:
             why = ("no free page outside the isolated blocks is left to copy into, so "
                    "migrate_pages() fails with -ENOMEM")

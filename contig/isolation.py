@@ -52,6 +52,8 @@ def __first_valid_page(z: Zone, pfn: int, nr_pages: int) -> int | None:
     hi = min(pfn + nr_pages, z.end_pfn)
     if hi <= lo:
         return None
+    if z.kind[lo - z.start_pfn] != HOLE:
+        return lo
     valid = np.flatnonzero(z.kind[lo - z.start_pfn: hi - z.start_pfn] != HOLE)
     return lo + int(valid[0]) if valid.size else None
 

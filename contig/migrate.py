@@ -25,6 +25,8 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .buddy import split_free_page
 from .pcp import __free_page, buffered_rmqueue, free_hot_cold_page, putback_lru_page
 from .trace import emit
@@ -64,9 +66,10 @@ class CompactControl:
     nr_freepages: int = 0
     busy_pfns: frozenset[int] = frozenset()
     migrated: dict[int, int] = field(default_factory=dict)
+    moves: dict[int, int] = field(default_factory=dict)     # this migrate_pages() call's
     reclaimed: list[int] = field(default_factory=list)
     skipped: dict[str, list[int]] = field(default_factory=lambda: {
-        "free": [], "compound": [], "not_lru": [], "pinned": []})
+        "compound": [], "not_lru": [], "pinned": []})
     failed: list[int] = field(default_factory=list)
     batches: int = 0
 
@@ -94,47 +97,40 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
     """
     z = cc.zone
     s = z.start_pfn
-    kind, order, flags, comp, count = z.kind, z.order, z.flags, z.comp, z.count
-    while low_pfn < end_pfn:
-        i = low_pfn - s
-        if kind[i] == HOLE:
-            low_pfn += 1
-            continue
-        if order[i] >= 0:
-            fo = int(order[i])
-            if 0 < fo < z.geometry.max_order:
-                low_pfn += (1 << fo) - 1
-            low_pfn += 1
-            continue
-        f = int(flags[i])
-        if f & (PG_HEAD | PG_TAIL):
-            cc.skipped["compound"].append(low_pfn)
-            if f & PG_HEAD:
-                low_pfn += (1 << int(comp[i])) - 1
-            low_pfn += 1
-            continue
-        if not f & PG_LRU:
-            # free tails and per-CPU pages are not on the LRU either; name them apart
-            why = "free" if kind[i] in (FREE, PCP) else "not_lru"
-            cc.skipped[why].append(low_pfn)
-            low_pfn += 1
-            continue
-        # anonymous (no mapping) with count > mapcount: someone holds a pin
-        if f & PG_ANON and int(count[i]) > 1:
-            cc.skipped["pinned"].append(low_pfn)
-            low_pfn += 1
-            continue
-        # __isolate_lru_page(): take a reference, leave the LRU
-        count[i] += 1
-        flags[i] = f & (0xFF ^ PG_LRU)
-        z.touch(i)
-        cc.migratepages.insert(0, low_pfn)
-        cc.nr_migratepages += 1
-        if cc.nr_migratepages == COMPACT_CLUSTER_MAX:
-            low_pfn += 1
-            break
-        low_pfn += 1
-    return min(low_pfn, end_pfn)
+    lo, hi = low_pfn - s, end_pfn - s
+    if hi <= lo:
+        return end_pfn
+    # Vectorised: skipping free blocks and compound pages whole never jumps over a page
+    # that could be isolated, so the pages taken are the first ones in the window that
+    # are on the LRU, not compound and not pinned -- exactly what the page-by-page walk takes.
+    flags = z.flags[lo:hi]
+    kind = z.kind[lo:hi]
+    lru = (flags & PG_LRU) != 0
+    compound = (flags & (PG_HEAD | PG_TAIL)) != 0
+    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1)
+    ok = lru & ~compound & ~pinned
+    room = COMPACT_CLUSTER_MAX - cc.nr_migratepages
+    take = np.flatnonzero(ok)[:room]
+    stop = hi if take.size < room else lo + int(take[-1]) + 1
+    n = stop - lo
+    # what the walk passed over, for the narration
+    busy = ~lru[:n] & ~compound[:n] & (kind[:n] != FREE) & (kind[:n] != PCP) & (kind[:n] != HOLE)
+    cc.skipped["not_lru"].extend((low_pfn + np.flatnonzero(busy)).tolist())
+    cc.skipped["pinned"].extend((low_pfn + np.flatnonzero(pinned[:n])).tolist())
+    heads = np.flatnonzero((flags[:n] & PG_HEAD) != 0)
+    comp_first = heads.tolist()
+    if n and flags[0] & PG_TAIL:
+        comp_first.insert(0, 0)
+    cc.skipped["compound"].extend(low_pfn + c for c in comp_first)
+    if take.size:
+        idx = lo + take
+        z.count[idx] += 1                      # __isolate_lru_page(): a reference ...
+        z.flags[idx] &= 0xFF ^ PG_LRU          # ... and off the LRU
+        if z._tracking:
+            z._t.extend(idx.tolist())
+        cc.migratepages[0:0] = (s + idx[::-1]).tolist()   # each one went to the list head
+        cc.nr_migratepages += int(take.size)
+    return s + stop
 
 
 def isolate_migratepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) -> int:
@@ -232,6 +228,7 @@ def unmap_and_move(cc: CompactControl, pfn: int) -> int:
         z.touch(i)
         z.touch(j)
         cc.migrated[pfn] = new
+        cc.moves[pfn] = new
         rc = MIGRATEPAGE_SUCCESS
     if rc != -EAGAIN:
         cc.migratepages.remove(pfn)

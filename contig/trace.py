@@ -27,17 +27,21 @@ __all__ = ["Event", "Recorder", "Trace", "ZoneDiff", "emit", "stage"]
 
 @dataclass(frozen=True)
 class ZoneDiff:
-    """The change one event made: new values at the slots that changed."""
+    """The change one event made: new values at the slots and ranges that changed."""
 
-    slots: np.ndarray                     # changed slot indices (PFN indices and list sentinels)
+    slots: np.ndarray                     # slot indices changed one by one (PFN indices, sentinels)
     pfn_values: dict[str, np.ndarray]     # per-PFN array -> values at slots < N
     links: dict[str, np.ndarray]          # next/prev -> values at all slots
+    ranges: tuple                         # ((lo, hi, {array: values}), ...) PFN index ranges
     pb: np.ndarray | None                 # pageblock types if they changed
     nr_free: np.ndarray
     scalars: tuple
 
     def apply(self, z: Zone) -> None:
         n = z.spanned_pages
+        for lo, hi, vals in self.ranges:
+            for a, v in vals.items():
+                getattr(z, a)[lo:hi] = v
         pfn_slots = self.slots[self.slots < n]
         for a, v in self.pfn_values.items():
             getattr(z, a)[pfn_slots] = v
@@ -50,7 +54,9 @@ class ZoneDiff:
 
     def pfns_changed(self, z: Zone) -> np.ndarray:
         """Absolute PFNs whose page state changed (list-only changes included)."""
-        return z.start_pfn + self.slots[self.slots < z.spanned_pages]
+        parts = [self.slots[self.slots < z.spanned_pages]]
+        parts += [np.arange(lo, hi) for lo, hi, _ in self.ranges]
+        return z.start_pfn + np.unique(np.concatenate(parts))
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ class Recorder:
     def emit(self, func: str, start_pfn: int | None, end_pfn: int | None, why: str,
              fields: dict[str, Any]) -> Event:
         z = self.zone
-        slots = z.take_changes()
+        slots, ranges = z.take_changes()
         n = z.spanned_pages
         pfn_slots = slots[slots < n]
         pb = None
@@ -163,6 +169,8 @@ class Recorder:
             slots=slots,
             pfn_values={a: getattr(z, a)[pfn_slots].copy() for a in _PFN_ARRAYS},
             links={a: getattr(z, a)[slots].copy() for a in _LINK_ARRAYS},
+            ranges=tuple((lo, hi, {a: getattr(z, a)[lo:hi].copy() for a in _PFN_ARRAYS})
+                         for lo, hi in ranges),
             pb=pb, nr_free=z.nr_free.copy(), scalars=z.scalars())
         ev = Event(len(self.trace), func, start_pfn, end_pfn, why, self.stage, dict(fields), diff)
         self.trace.append(ev)

@@ -379,13 +379,23 @@ class Zone:
         if self._tracking:
             self._tr.append((lo, hi))
 
-    def take_changes(self) -> np.ndarray:
-        """Return and forget the sorted unique slot indices changed since the last call."""
-        parts = [np.asarray(self._t, dtype=np.int64)]
-        parts += [np.arange(lo, hi, dtype=np.int64) for lo, hi in self._tr]
+    def take_changes(self) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """Return and forget what changed since the last call.
+
+        :return: (sorted unique slot indices touched one by one -- PFN indices
+            and list sentinels --, merged ``(lo, hi)`` PFN index ranges).
+        """
+        slots = np.array(sorted(set(self._t)), dtype=np.int64)
+        ranges: list[tuple[int, int]] = []
+        for lo, hi in sorted(self._tr):
+            if ranges and lo <= ranges[-1][1]:
+                if hi > ranges[-1][1]:
+                    ranges[-1] = (ranges[-1][0], hi)
+            else:
+                ranges.append((lo, hi))
         self._t = []
         self._tr = []
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return slots, ranges
 
     def scalars(self) -> tuple:
         """The zone's scalar counters, as a tuple (see :meth:`set_scalars`)."""

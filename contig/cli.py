@@ -1,0 +1,606 @@
+"""The command line: ``python -m contig`` (or ``contig``).
+
+Subcommands, in the spirit of the OSTEP homework simulators (every
+parameter printed first as ``ARG name value``; ``-s SEED`` makes a new
+problem; ``-c`` computes the answers):
+
+* ``run``       run alloc_contig_range() on a zone given as a map or a scenario,
+                printing the zone before, the narrated trace, the kernel log,
+                the return value and the zone after;
+* ``quiz``      a seeded problem: predict the aligned range, outer_start,
+                outer_end, the return value and the final map (``-c`` answers);
+* ``scenario``  list the named scenarios or show and run one;
+* ``snapshot``  capture a zone of this machine into a kpageflags snapshot (root).
+
+Bad input (an unknown map character, start >= end, an unknown scenario, a
+bad geometry ...) gives one line ``contig: error: ...`` on stderr and exit
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+
+from . import scenarios as _scenarios
+from .contig import ContigResult, alloc_contig_range, errname
+from .geometry import Geometry
+from .mapfmt import KIND_DESCRIPTIONS
+from .pcp import set_pcp
+from .scenarios import Scenario
+from .zone import MigrateType, Zone
+
+__all__ = ["format_zone", "main"]
+
+#: PFNs per printed map line.
+MAP_WIDTH = 64
+#: Text width the narration is wrapped to.
+TEXT_WIDTH = 80
+_LABEL = 9  # width of the label column of a printed map
+
+_EXAMPLES = {
+    "run": """\
+examples:
+  contig run --scenario pinned
+  contig run --scenario pinned -v --start 12 --end 16
+  contig run --map 'UUUUMMMMM.MM.M.M........MMMM....' --blocks UMMMMMMM \\
+             --start 8 --end 16
+  contig run --map '..MM.MM.U...' --geometry 3,1 --start 2 --end 6""",
+    "quiz": """\
+examples:
+  contig quiz -s 7        the problem, with every answer shown as ?
+  contig quiz -s 7 -c     the same problem, answers computed""",
+    "scenario": """\
+examples:
+  contig scenario --list
+  contig scenario outer-start-bug""",
+    "snapshot": """\
+examples (as root):
+  contig snapshot --zone Normal -o normal.npz
+  contig snapshot --zone DMA32 --node 0 -o dma32.npz""",
+}
+
+
+_MAP_KEY = ("map characters (one per PFN):\n"
+            + "\n".join(f"  {c}  {d}" for c, d in KIND_DESCRIPTIONS.items())
+            + "\npageblock types (one per pageblock): U unmovable, M movable, "
+              "R reclaimable,\n  H highatomic, C CMA, I isolate")
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``contig: error: ...``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        hint = f" (see '{self.prog} --help')"
+        self.exit(2, f"contig: error: {message}{hint}\n")
+
+
+# ---------------------------------------------------------------- argument types
+def _pfn(text: str) -> int:
+    """A PFN: decimal or 0x-prefixed hex, not negative."""
+    s = text.strip()
+    try:
+        v = int(s, 0)
+    except ValueError:
+        try:
+            v = int(s, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a PFN (a decimal or 0x hex "
+                                             f"number)") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"a PFN cannot be negative: {text!r}")
+    return v
+
+
+def _pfn_list(text: str) -> tuple[int, ...]:
+    return tuple(_pfn(p) for p in text.split(",") if p.strip())
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
+    return v
+
+
+def _geometry(text: str) -> Geometry:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not MAX_ORDER,PAGEBLOCK_ORDER (for example 4,2 or 11,9)")
+    try:
+        return Geometry(int(parts[0]), int(parts[1]))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _pair(text: str) -> tuple[int, int]:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not HIGH,BATCH (for example 4,2)")
+    return int(parts[0]), int(parts[1])
+
+
+_MIGRATETYPES = {"movable": MigrateType.MOVABLE, "cma": MigrateType.CMA}
+
+
+# ---------------------------------------------------------------- rendering
+def _ruler(lo: int, hi: int, tick: int) -> str:
+    """PFN numbers at every ``tick``-th column of ``[lo, hi)``."""
+    line = [" "] * (hi - lo)
+    for pfn in range(lo + (-lo) % tick, hi, tick):
+        label = str(pfn)
+        i = pfn - lo
+        if i + len(label) > len(line) and i > 0:
+            break
+        line[i:i + len(label)] = label
+    return "".join(line)[: hi - lo].rstrip()
+
+
+def format_zone(zone: Zone, *, marks: Sequence[tuple[str, dict[int, str]]] = (),
+                width: int = MAP_WIDTH) -> list[str]:
+    """The zone as text: a PFN ruler, the pages, the pageblock types, then ``marks``.
+
+    ``marks`` are extra lines, each ``(label, {pfn: char})``.  Zones longer
+    than ``width`` PFNs are wrapped, each line block labelled with its PFNs;
+    columns are PFNs modulo ``width``.
+    """
+    g = zone.geometry
+    pbn = g.pageblock_nr_pages
+    kinds = zone.to_map()
+    blocks = zone.blocks_map()
+    s, e = zone.start_pfn, zone.end_pfn
+    digits = len(str(e))
+    tick = 8
+    while tick < digits + 1:
+        tick *= 2
+    out = []
+    base = s - s % width
+    while base < e:
+        lo, hi = max(base, s), min(base + width, e)
+        pad = " " * (lo - base)
+        out.append(f"{'PFN':>{_LABEL - 1}} " + _ruler(base, base + width, tick)
+                   if base + width <= e else
+                   f"{'PFN':>{_LABEL - 1}} " + _ruler(base, hi, tick))
+        out.append(f"{'pages':>{_LABEL - 1}} {pad}{kinds[lo - s: hi - s]}")
+        row = []
+        for pfn in range(lo, hi):
+            if pfn % pbn == 0 or pfn == s:
+                row.append(blocks[zone.block_index(pfn)])
+            else:
+                row.append(" ")
+        out.append(f"{'blocks':>{_LABEL - 1}} {pad}{''.join(row).rstrip()}")
+        for label, chars in marks:
+            row = [chars.get(pfn, " ") for pfn in range(base, hi)]
+            text = "".join(row).rstrip()
+            if text:
+                out.append(f"{label:>{_LABEL - 1}} {text}")
+        base += width
+    return out
+
+
+def _request_marks(start: int, end: int, iso: tuple[int, int] | None) -> dict[int, str]:
+    m = {}
+    if iso is not None:
+        for p in range(*iso):
+            m[p] = "-"
+    for p in range(start, end):
+        m[p] = "^"
+    return m
+
+
+def _outer_marks(r: ContigResult) -> dict[int, str]:
+    if r.outer_start is None:
+        return {}
+    hi = r.outer_end if r.outer_end is not None else max(r.end, r.outer_start + 1)
+    m = {p: "=" for p in range(r.outer_start, hi)}
+    m[r.outer_start] = "o"
+    return m
+
+
+def _key(maps: Sequence[str]) -> list[str]:
+    """One line per map character present: what it means."""
+    present = set("".join(maps))
+    return [f"  {c}  {d}" for c, d in KIND_DESCRIPTIONS.items() if c in present]
+
+
+def _wrap(text: str, prefix: str, indent: int | None = None) -> list[str]:
+    ind = " " * (len(prefix) if indent is None else indent)
+    return textwrap.wrap(text, TEXT_WIDTH, initial_indent=prefix, subsequent_indent=ind,
+                         break_on_hyphens=False, break_long_words=False) or [prefix.rstrip()]
+
+
+def _fmt_geometry(g: Geometry) -> str:
+    return f"{g.max_order},{g.pageblock_order}"
+
+
+def _mt_name(mt: MigrateType) -> str:
+    return "cma" if mt == MigrateType.CMA else "movable"
+
+
+# ---------------------------------------------------------------- run
+def _scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """A Scenario for ``run``: the named one with overrides, or one made from --map."""
+    if args.scenario is not None:
+        for opt in ("blocks", "geometry", "start_pfn"):
+            if getattr(args, opt) is not None:
+                raise UsageError(f"--{opt.replace('_', '-')} goes with --map, not --scenario")
+        try:
+            base = _scenarios.get(args.scenario)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        if args.start is None or args.end is None:
+            raise UsageError("run --map needs --start and --end")
+        base = Scenario(name="custom", title="a zone from the command line", description="",
+                        map=args.map, blocks=args.blocks,
+                        geometry=args.geometry or _scenarios.SMALL,
+                        start_pfn=args.start_pfn or 0, start=args.start, end=args.end)
+    options = dict(base.options)
+    if args.fatal_signal_at is not None:
+        options["fatal_signal_at"] = args.fatal_signal_at
+    if args.busy is not None:
+        options["busy_pfns"] = args.busy
+    return Scenario(
+        name=base.name, title=base.title, description=base.description, map=base.map,
+        blocks=base.blocks, geometry=base.geometry, start_pfn=base.start_pfn,
+        start=base.start if args.start is None else args.start,
+        end=base.end if args.end is None else args.end,
+        migratetype=(base.migratetype if args.migratetype is None
+                     else _MIGRATETYPES[args.migratetype]),
+        options=options, pcp=args.pcp if args.pcp is not None else base.pcp,
+        expect=base.expect, zone_name=base.zone_name)
+
+
+def _execute(sc: Scenario) -> tuple[Zone, Zone, ContigResult]:
+    """Build the zone and run; (zone before, zone after, result).  ValueError -> UsageError."""
+    try:
+        z = sc.zone()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if sc.start >= sc.end:
+        raise UsageError(f"start ({sc.start}) must be below end ({sc.end})")
+    if sc.start < z.start_pfn or sc.end > z.end_pfn:
+        raise UsageError(f"[{sc.start}, {sc.end}) is not inside the zone "
+                         f"[{z.start_pfn}, {z.end_pfn})")
+    before = z.copy()
+    try:
+        r = alloc_contig_range(z, sc.start, sc.end, sc.migratetype, **dict(sc.options))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return before, z, r
+
+
+def _print_args(w: Callable[[str], None], sc: Scenario, extra: Sequence[tuple[str, object]] = (),
+                answers: bool = True) -> None:
+    for k, v in extra:
+        w(f"ARG {k} {v}")
+    opts = sc.options
+    busy = opts.get("busy_pfns") or ()
+    w(f"ARG geometry {_fmt_geometry(sc.geometry)}")
+    w(f"ARG start_pfn {sc.start_pfn}")
+    w(f"ARG map {sc.map}")
+    w(f"ARG blocks {sc.blocks if sc.blocks is not None else 'M' * _nblocks(sc)}")
+    w(f"ARG start {sc.start}")
+    w(f"ARG end {sc.end}")
+    w(f"ARG migratetype {_mt_name(sc.migratetype)}")
+    if answers:
+        w(f"ARG fatal_signal_at {opts.get('fatal_signal_at')}")
+        w(f"ARG busy {','.join(map(str, busy)) if busy else 'none'}")
+        w(f"ARG pcp {'%d,%d' % sc.pcp if sc.pcp else 'default'}")
+
+
+def _nblocks(sc: Scenario) -> int:
+    pbo = sc.geometry.pageblock_order
+    return ((sc.start_pfn + len(sc.map) - 1) >> pbo) - (sc.start_pfn >> pbo) + 1
+
+
+def _print_run(w: Callable[[str], None], sc: Scenario, before: Zone, after: Zone,
+               r: ContigResult, verbose: bool) -> None:
+    g = sc.geometry
+    w("")
+    w(str(g))
+    w("")
+    w("Before:")
+    for line in format_zone(before, marks=[("request", _request_marks(
+            r.start, r.end, (r.isolate_start, r.isolate_end)))]):
+        w(line)
+    w(f"{'':{_LABEL}}^ = [start, end); - = alignment padding (isolated, not migrated)")
+    w("Key:")
+    for line in _key([before.to_map(), after.to_map()]):
+        w(line)
+    w("")
+    w("Trace:")
+    for ev in r.events:
+        prefix = f"{ev.seq:4d} [{ev.stage}] "
+        for line in _wrap(f"{ev.func}: {ev.why}", prefix, indent=len(prefix)):
+            w(line)
+        if verbose:
+            w(f"{'':{len(prefix)}}tp: {ev}")
+    w("")
+    w("Kernel log:")
+    for line in r.log or ["(nothing)"]:
+        w(f"  {line}")
+    w("")
+    w(f"Return value: {errname(r.ret)}")
+    for line in _wrap(r.summary(), "  "):
+        w(line)
+    w("")
+    w("After:")
+    marks = [("request", _request_marks(r.start, r.end, (r.isolate_start, r.isolate_end)))]
+    if r.outer_start is not None:
+        marks.append(("outer", _outer_marks(r)))
+    for line in format_zone(after, marks=marks):
+        w(line)
+    if r.outer_start is not None:
+        w(f"{'':{_LABEL}}o = outer_start; = runs to outer_end (or to end if not reached)")
+
+
+def cmd_run(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    sc = _scenario_from_args(args)
+    before, after, r = _execute(sc)
+    extra = [("scenario", sc.name)] if args.scenario is not None else []
+    _print_args(w, sc, extra)
+    _print_run(w, sc, before, after, r, args.verbose)
+    return 0
+
+
+# ---------------------------------------------------------------- quiz
+_STAGE_FUNCS = {
+    "start_isolate_page_range": ("set_migratetype_isolate",),
+    "__alloc_contig_migrate_range": ("fatal_signal_pending", "__alloc_contig_migrate_range",
+                                     "migrate_pages"),
+    "outer_start": ("outer_start",),
+    "test_pages_isolated": ("test_pages_isolated",),
+    "isolate_freepages_range": ("isolate_freepages_range",),
+}
+
+
+def _last(r: ContigResult, *funcs: str) -> str | None:
+    for ev in reversed(r.events):
+        if ev.func in funcs:
+            return ev.why
+    return None
+
+
+def _answers(sc: Scenario, before: Zone, after: Zone, r: ContigResult) -> list[tuple[str, str,
+                                                                                         str]]:
+    """(question, answer, one-line reason) for the quiz."""
+    g = sc.geometry
+    where = f"failed in {r.failed_stage}" if r.failed_stage else ""
+    qa = []
+    qa.append(("The aligned range [isolate_start, isolate_end)",
+               f"[{r.isolate_start}, {r.isolate_end})",
+               f"pfn_max_align_down({r.start}) and pfn_max_align_up({r.end}) round out to "
+               f"multiples of {g.max_align_nr_pages} pages, max(MAX_ORDER_NR_PAGES, "
+               f"pageblock_nr_pages)."))
+    if r.outer_start is not None or r.failed_stage == "outer_start":
+        why = _last(r, "outer_start") or ""
+        qa.append(("outer_start", str(r.outer_start) if r.outer_start is not None
+                   else "none found", why))
+    else:
+        qa.append(("outer_start", "not reached",
+                   f"alloc_contig_range() returned before the search ({where})."))
+    if r.outer_end is not None or r.failed_stage == "isolate_freepages_range":
+        qa.append(("outer_end", str(r.outer_end) if r.outer_end is not None else "0 (failed)",
+                   _last(r, "isolate_freepages_range") or ""))
+    else:
+        qa.append(("outer_end", "not reached",
+                   f"alloc_contig_range() returned before isolate_freepages_range() ({where})."))
+    if r.ok:
+        why = (f"every page of [{r.start}, {r.end}) was emptied, tested free and taken; "
+               f"{len(r.migrated)} migrated, {len(r.reclaimed)} dropped.")
+    else:
+        funcs = _STAGE_FUNCS.get(r.failed_stage or "", ())
+        why = (_last(r, *funcs) if funcs else None) or where
+        if r.log:
+            why += f" The kernel logs: {r.log[0]}"
+    qa.append(("The return value", errname(r.ret), why))
+    changed = [f"{len(r.migrated)} page(s) migrated out, {len(r.reclaimed)} dropped"]
+    if r.ok:
+        changed.append(f"X marks [{r.start}, {r.end}), now the caller's")
+    else:
+        changed.append("nothing of the range is taken")
+    if after.blocks_map() != before.blocks_map():
+        changed.append(f"pageblocks {before.blocks_map()} became {after.blocks_map()} "
+                       "(undo restores the caller's migratetype)")
+    if "v" in after.to_map() and "v" not in before.to_map():
+        changed.append("v pages wait in the LRU pagevec until the next drain")
+    qa.append(("The map afterwards", "", "; ".join(changed) + "."))
+    return qa
+
+
+def cmd_quiz(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    try:
+        sc = _scenarios.random_problem(args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    before, after, r = _execute(sc)
+    _print_args(w, sc, [("seed", args.seed),
+                        ("generator_version", _scenarios.GENERATOR_VERSION)], answers=False)
+    w("")
+    w(str(sc.geometry))
+    w("")
+    for line in format_zone(before, marks=[("request", _request_marks(sc.start, sc.end,
+                                                                        None))]):
+        w(line)
+    w("Key:")
+    for line in _key([before.to_map(), after.to_map() if args.compute else ""]):
+        w(line)
+    w("")
+    w(f"alloc_contig_range({sc.start}, {sc.end}, MIGRATE_MOVABLE) runs on this zone "
+      f"(Linux v4.4).")
+    w("What happens?")
+    w("")
+    for n, (q, a, why) in enumerate(_answers(sc, before, after, r), 1):
+        if n == 5:
+            w(f"  {n}. {q}:{'' if args.compute else ' ?'}")
+            if args.compute:
+                marks = [("request", _request_marks(r.start, r.end,
+                                                    (r.isolate_start, r.isolate_end)))]
+                for line in format_zone(after, marks=marks):
+                    w("  " + line)
+        else:
+            w(f"  {n}. {q}: {a if args.compute else '?'}")
+        if args.compute and why:
+            for line in _wrap(why, "     because: ", indent=14):
+                w(line)
+    w("")
+    if not args.compute:
+        w("Work out each answer, then check them with -c.")
+    else:
+        w("See every step with:")
+        w(f"  contig run --map '{sc.map}' --blocks {sc.blocks} \\")
+        w(f"             --start {sc.start} --end {sc.end}")
+    return 0
+
+
+# ---------------------------------------------------------------- scenario
+def cmd_scenario(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    if args.list or args.name is None:
+        if args.name is not None:
+            raise UsageError("give either --list or a scenario name, not both")
+        width = max(len(n) for n in _scenarios.SCENARIOS)
+        for s in _scenarios.SCENARIOS.values():
+            w(f"{s.name:<{width}}  {s.title}")
+        return 0
+    try:
+        sc = _scenarios.get(args.name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    before, after, r = _execute(sc)
+    w(f"{sc.name}: {sc.title}")
+    w("")
+    for line in _wrap(sc.description, ""):
+        w(line)
+    w("")
+    _print_args(w, sc, [("scenario", sc.name)])
+    _print_run(w, sc, before, after, r, args.verbose)
+    return 0
+
+
+# ---------------------------------------------------------------- snapshot
+def cmd_snapshot(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    try:
+        from .procfs import capture_snapshot
+    except ImportError:
+        raise UsageError("snapshots need contig.procfs.capture_snapshot, which this "
+                         "installation does not have") from None
+    kw = {} if args.node is None else {"node": args.node}
+    try:
+        capture_snapshot(args.zone, args.output, **kw)
+    except (OSError, ValueError) as exc:  # PermissionError is an OSError
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        raise UsageError(f"cannot capture zone {args.zone}: {msg}") from None
+    w(f"wrote a snapshot of zone {args.zone} to {args.output}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``python -m contig``."""
+    p = _Parser(
+        prog="contig",
+        description="A teaching simulator of Linux v4.4's alloc_contig_range().",
+        epilog="Run 'contig COMMAND --help' for the options and examples of each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                           parser_class=_Parser)
+
+    def add(name: str, help_: str, description: str) -> argparse.ArgumentParser:
+        epilog = _EXAMPLES[name]
+        if name == "run":
+            epilog = _MAP_KEY + "\n\n" + epilog
+        return sub.add_parser(name, help=help_, description=description, epilog=epilog,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    r = add("run", "run alloc_contig_range() on a zone and narrate it",
+            "Run alloc_contig_range() on a zone given as a map (--map) or a named scenario "
+            "(--scenario), printing every parameter, the zone before, the narrated trace, "
+            "the kernel log, the return value and the zone after.")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--map", metavar="MAP", help="one character per PFN, e.g. 'MM..UUUU'")
+    src.add_argument("--scenario", metavar="NAME", help="a named scenario (contig scenario "
+                                                        "--list)")
+    r.add_argument("--blocks", metavar="B", help="one pageblock type per pageblock "
+                                                 "(U M R H C I); default all M")
+    r.add_argument("--geometry", metavar="MAX_ORDER,PAGEBLOCK_ORDER", type=_geometry,
+                   help="the buddy geometry (default 4,2: 8-page max blocks, 4-page "
+                        "pageblocks; x86-64 is 11,9)")
+    r.add_argument("--start-pfn", metavar="N", type=_pfn, help="first PFN of the zone "
+                                                               "(default 0)")
+    r.add_argument("--start", metavar="PFN", type=_pfn,
+                   help="first PFN of the request (default: the scenario's)")
+    r.add_argument("--end", metavar="PFN", type=_pfn,
+                   help="one past the last PFN of the request (default: the scenario's)")
+    r.add_argument("--migratetype", choices=sorted(_MIGRATETYPES),
+                   help="what alloc_contig_range() is called with (default: movable, or "
+                        "the scenario's)")
+    r.add_argument("--fatal-signal-at", metavar="N", type=_positive,
+                   help="a fatal signal is pending at the N-th check of the migration loop")
+    r.add_argument("--busy", metavar="PFN,...", type=_pfn_list,
+                   help="pages whose migration always returns -EAGAIN (stuck under "
+                        "writeback)")
+    r.add_argument("--pcp", metavar="HIGH,BATCH", type=_pair,
+                   help="per-CPU list high and batch (default: the small-zone 0, pages "
+                        "go to the buddy at once)")
+    r.add_argument("-v", "--verbose", action="store_true",
+                   help="also print each event as a tracepoint-style line")
+    r.set_defaults(func=cmd_run)
+
+    q = add("quiz", "a seeded problem: predict what happens (-c answers)",
+            "Print a random zone and request made from SEED, with every parameter, and ask "
+            "what alloc_contig_range() does: the aligned range, outer_start, outer_end, "
+            "the return value and the final map. Each answer is ? unless -c is given. The "
+            "same seed gives the same problem forever (generator version "
+            f"{_scenarios.GENERATOR_VERSION}).")
+    q.add_argument("-s", "--seed", type=int, default=0, help="the random seed (default 0)")
+    q.add_argument("-c", "--compute", action="store_true",
+                   help="compute the answers, each with a one-line reason")
+    q.set_defaults(func=cmd_quiz)
+
+    s = add("scenario", "list the named scenarios, or show and run one",
+            "With --list, print each scenario's name and title. With a NAME, print its "
+            "description and run it (as 'contig run --scenario NAME' does).")
+    s.add_argument("name", nargs="?", metavar="NAME", help="the scenario to show and run")
+    s.add_argument("--list", action="store_true", help="list the scenarios")
+    s.add_argument("-v", "--verbose", action="store_true",
+                   help="also print each event as a tracepoint-style line")
+    s.set_defaults(func=cmd_scenario)
+
+    n = add("snapshot", "capture a zone of this machine (root) into a .npz snapshot",
+            "Read /proc/zoneinfo, /proc/iomem, /proc/kpageflags and /proc/kpagecount "
+            "and save one zone as a kpageflags snapshot (.npz). Needs root.")
+    n.add_argument("--zone", required=True, metavar="NAME",
+                   help="the zone, as /proc/zoneinfo names it (DMA, DMA32, Normal ...)")
+    n.add_argument("-o", "--output", required=True, metavar="FILE.npz",
+                   help="where to write the snapshot")
+    n.add_argument("--node", type=int, metavar="N", help="the NUMA node (default 0)")
+    n.set_defaults(func=cmd_snapshot)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0, or 2 for bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    lines: list[str] = []
+    try:
+        status = args.func(args, lines.append)
+    except (UsageError, ValueError) as exc:  # a ValueError is the model refusing bad input
+        sys.stderr.write(f"contig: error: {exc}\n")
+        return 2
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return status
