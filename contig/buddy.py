@@ -27,7 +27,18 @@ such merges (and 4.4.y stable received the fix); see the reference, §2.4.
 
 from __future__ import annotations
 
-from .freelist import list_add, list_add_tail, list_del, list_empty, list_first, list_move
+import numpy as np
+
+from .freelist import (
+    list_add,
+    list_add_tail,
+    list_del,
+    list_del_many,
+    list_empty,
+    list_first,
+    list_move,
+    list_splice_head,
+)
 from .zone import FREE, PCP, MigrateType, Zone
 
 __all__ = [
@@ -344,6 +355,8 @@ def _move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> 
     mt = int(migratetype)
     orders = z.order[lo:hi + 1]
     heads = (orders >= 0).nonzero()[0]
+    if heads.size > 16:
+        return _move_freepages_many(z, lo + heads, orders[heads].astype(np.int64), mt)
     moved = 0
     listed = 0
     for h in heads.tolist():
@@ -356,6 +369,25 @@ def _move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> 
         moved += size
         listed += (size if mt != ISOLATE else 0) - (size if old != ISOLATE else 0)
     return moved, listed
+
+
+def _move_freepages_many(z: Zone, idx: np.ndarray, orders: np.ndarray, mt: int) -> tuple[int, int]:
+    """Vectorised move: the same lists as ``list_move()`` of each head in ascending PFN order.
+
+    Each target list ends up as the moved heads in descending PFN order, then
+    what it held before.
+    """
+    sizes = 1 << orders
+    old = z.mtype[idx]
+    listed = int(sizes[old == ISOLATE].sum()) - int(sizes[old != ISOLATE].sum())
+    if mt != ISOLATE:
+        listed += int(sizes.sum())
+    list_del_many(z, idx)
+    for o in np.unique(orders).tolist():
+        seq = idx[orders == o][::-1]
+        list_splice_head(z, z.free_sentinel(o, mt), seq)
+    z.mtype[idx] = mt
+    return int(sizes.sum()), listed
 
 
 def move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:

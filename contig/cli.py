@@ -28,7 +28,6 @@ from . import scenarios as _scenarios
 from .contig import ContigResult, alloc_contig_range, errname
 from .geometry import Geometry
 from .mapfmt import KIND_DESCRIPTIONS
-from .pcp import set_pcp
 from .scenarios import Scenario
 from .zone import MigrateType, Zone
 
@@ -202,7 +201,7 @@ def _outer_marks(r: ContigResult) -> dict[int, str]:
     if r.outer_start is None:
         return {}
     hi = r.outer_end if r.outer_end is not None else max(r.end, r.outer_start + 1)
-    m = {p: "=" for p in range(r.outer_start, hi)}
+    m = dict.fromkeys(range(r.outer_start, hi), "=")
     m[r.outer_start] = "o"
     return m
 
@@ -296,7 +295,8 @@ def _print_args(w: Callable[[str], None], sc: Scenario, extra: Sequence[tuple[st
     if answers:
         w(f"ARG fatal_signal_at {opts.get('fatal_signal_at')}")
         w(f"ARG busy {','.join(map(str, busy)) if busy else 'none'}")
-        w(f"ARG pcp {'%d,%d' % sc.pcp if sc.pcp else 'default'}")
+        pcp = f"{sc.pcp[0]},{sc.pcp[1]}" if sc.pcp else "default"
+        w(f"ARG pcp {pcp}")
 
 
 def _nblocks(sc: Scenario) -> int:
@@ -520,7 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog = _EXAMPLES[name]
         if name == "run":
             epilog = _MAP_KEY + "\n\n" + epilog
-        return sub.add_parser(name, help=help_, description=description, epilog=epilog,
+        return sub.add_parser(name, help=help_, epilog=epilog,
+                              description=textwrap.fill(description, TEXT_WIDTH - 2),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     r = add("run", "run alloc_contig_range() on a zone and narrate it",

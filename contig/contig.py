@@ -134,6 +134,16 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
     the loop (1 = before the first batch); the model's only signal source.
     """
     z = cc.zone
+    held: list[tuple] = []
+
+    def note(func, lo, hi, why, **fields):
+        # in bulk mode, freed pages wait in cc.deferred: record the stage once, at its end
+        if cc.bulk:
+            if func != "isolate_migratepages_range" and func != "migrate_pages":
+                held.append((func, lo, hi, why, fields))
+        else:
+            emit(z, func, lo, hi, why, **fields)
+
     lru_add_drain_all(z, why="migrate_prep(): pages waiting in the LRU pagevec join the LRU "
                              "so the scan can isolate them")
     pfn = start
@@ -144,7 +154,7 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
         checks += 1
         if fatal_signal_at is not None and checks >= fatal_signal_at:
             ret = -EINTR
-            emit(z, "fatal_signal_pending", pfn, end,
+            note("fatal_signal_pending", pfn, end,
                  "a fatal signal is pending (the task is being killed), so migration stops "
                  "with -EINTR", ret=ret)
             break
@@ -157,7 +167,7 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
             cc.batches += 1
             new_skips = {k: v[before[k]:] for k, v in cc.skipped.items() if len(v) > before[k]}
             parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in new_skips.items()]
-            emit(z, "isolate_migratepages_range", lo, pfn,
+            note("isolate_migratepages_range", lo, pfn,
                  f"scanned PFNs {lo}..{pfn - 1}: took {len(cc.migratepages)} LRU page(s) off the LRU"
                  + (f"; skipped {', '.join(parts)}" if parts else ""),
                  nr_isolated=len(cc.migratepages), batch=cc.batches,
@@ -166,7 +176,7 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
             tries += 1
             if tries == 5:
                 ret = ret if ret < 0 else -EBUSY
-                emit(z, "__alloc_contig_migrate_range", start, end,
+                note("__alloc_contig_migrate_range", start, end,
                      f"{len(cc.migratepages)} page(s) still refuse to move after 5 tries; "
                      f"giving up with {errname(ret)}", ret=ret, tries=tries,
                      stuck=list(cc.migratepages))
@@ -174,7 +184,7 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
         nr = reclaim_clean_pages_from_list(cc)
         if nr:
             cc.nr_migratepages -= nr
-            emit(z, "reclaim_clean_pages_from_list", None, None,
+            note("reclaim_clean_pages_from_list", None, None,
                  f"{nr} clean page-cache page(s) are dropped instead of migrated: nothing needs "
                  "copying, the file can be read again later", reclaimed=cc.reclaimed[-nr:])
         if not cc.migratepages:
@@ -193,15 +203,36 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
         else:
             why = (f"{len(moved)} page(s) copied to free pages outside the range; the old pages "
                    "are freed into the Isolate lists once the pagevec is flushed")
-        emit(z, "migrate_pages", min(batch), max(batch) + 1, why, ret=ret,
+        note("migrate_pages", min(batch), max(batch) + 1, why, ret=ret,
              migrated=moved, tries=tries)
     if ret < 0:
         putback_movable_pages(cc)
-        emit(z, "putback_movable_pages", None, None,
+        note("putback_movable_pages", None, None,
              f"migration failed with {errname(ret)}; pages still on the list go back to the LRU",
              ret=ret)
-        return ret
-    return 0
+    if cc.bulk:
+        _finish_bulk(cc, start, end, held)
+    return ret if ret < 0 else 0
+
+
+def _finish_bulk(cc: CompactControl, start: int, end: int, held: list[tuple]) -> None:
+    """Free the pages bulk migration held back, then record the stage in one event."""
+    from .bulk import bulk_free_isolated
+
+    z = cc.zone
+    bulk_free_isolated(z, cc.deferred)
+    cc.deferred = []
+    skipped = {k: len(v) for k, v in cc.skipped.items() if v}
+    emit(z, "migrate_pages", start, end,
+         f"{cc.batches} batch(es) of up to 32 pages: {len(cc.migrated)} page(s) copied out of the "
+         f"range, {len(cc.reclaimed)} clean page-cache page(s) dropped"
+         + (f"; skipped {skipped}" if skipped else "")
+         + " (large zone: the migration stage is recorded as one step)",
+         migrated=dict(cc.migrated), reclaimed=list(cc.reclaimed), batches=cc.batches)
+    for func, lo, hi, why, fields in held:
+        emit(z, func, lo, hi, why, **fields)
+
+
 
 
 # ---------------------------------------------------------------- the seed
@@ -230,7 +261,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
                        migratetype: int = MigrateType.MOVABLE, *,
                        fatal_signal_at: int | None = None,
                        busy_pfns: Iterable[int] = (),
-                       trace: bool = True) -> ContigResult:
+                       trace: bool = True, bulk: bool | None = None) -> ContigResult:
     """Allocate the PFNs ``[start, end)``, as Linux v4.4 does.
 
     Models alloc_contig_range(), mm/page_alloc.c, Linux v4.4.  Changes
@@ -245,6 +276,9 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
     :param busy_pfns: pages whose migration always returns -EAGAIN (under
         writeback that never ends, or locked): the -EBUSY-after-5-tries path.
     :param trace: record events with diffs (``result.events``).
+    :param bulk: migrate whole batches with numpy (:mod:`contig.bulk`): the
+        same final zone, only the order of blocks on the Isolate lists in
+        between differs.  Default: on for zones of more than 65,536 PFNs.
     :return: a :class:`ContigResult`; kernel failures are results.
     :raises ValueError: start >= end, a range outside the zone, another
         migratetype; the zone is then untouched.
@@ -262,7 +296,9 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
     rec = Recorder(z) if trace else None
     iso_start, iso_end = g.pfn_max_align_down(start), g.pfn_max_align_up(end)
     res = ContigResult(ret=0, start=start, end=end, isolate_start=iso_start, isolate_end=iso_end)
-    cc = CompactControl(zone=z, busy_pfns=busy)
+    if bulk is None:
+        bulk = z.spanned_pages > 65536
+    cc = CompactControl(zone=z, busy_pfns=busy, bulk=bool(bulk))
     try:
         stage(z, "align")
         emit(z, "pfn_max_align", iso_start, iso_end,
@@ -318,7 +354,7 @@ def _rest(z: Zone, cc: CompactControl, res: ContigResult, start: int, end: int,
          "on a per-CPU list or in a pagevec any more")
 
     stage(z, "outer_start")
-    outer_start, order = _find_outer_start(z, start)
+    outer_start, _order = _find_outer_start(z, start)
     if outer_start is None:
         res.failed_stage = "outer_start"
         return -EBUSY

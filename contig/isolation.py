@@ -115,8 +115,9 @@ def set_migratetype_isolate(z: Zone, pfn: int) -> int:
     has_unmovable_pages() says no, the block becomes ISOLATE
     (``nr_isolate_pageblock`` + 1, even if it already was ISOLATE: 4.4 does
     not check, and then subtracts the block's free pages from NR_FREE_PAGES a
-    second time, which can drive the counter negative), its free blocks move to the Isolate lists and stop counting
-    in NR_FREE_PAGES, and the per-CPU lists are drained.
+    second time, which can drive the counter negative), its free blocks move
+    to the Isolate lists and stop counting in NR_FREE_PAGES, and the per-CPU
+    lists are drained.
     """
     busy, bad = has_unmovable_pages(z, pfn, 0)
     blk = z.geometry.pageblock_start(pfn)

@@ -72,6 +72,8 @@ class CompactControl:
         "compound": [], "not_lru": [], "pinned": []})
     failed: list[int] = field(default_factory=list)
     batches: int = 0
+    bulk: bool = False      # use contig.bulk where it is provably equivalent
+    deferred: list[int] = field(default_factory=list)   # bulk: freed pages not yet in the buddy
 
 
 def pageblock_pfn_to_page(z: Zone, start_pfn: int, end_pfn: int) -> int | None:
@@ -170,6 +172,12 @@ def reclaim_clean_pages_from_list(cc: CompactControl) -> int:
         return 0
     keep = [p for p in cc.migratepages if z.kind[p - s] != ord("F")]
     cc.migratepages[:] = keep
+    if cc.bulk and all(int(z.pb[z.block_index(p)]) == MigrateType.ISOLATE for p in clean):
+        idx = np.asarray(clean, dtype=np.int64) - s
+        z.count[idx] = 0
+        cc.deferred.extend(reversed(clean))       # freed at the end of the stage
+        cc.reclaimed.extend(reversed(clean))
+        return len(clean)
     for p in reversed(clean):  # shrink_page_list() frees them in list-reversed order
         i = p - s
         z.count[i] = 0  # page cache reference and isolation reference both gone
@@ -245,6 +253,8 @@ def migrate_pages(cc: CompactControl) -> int:
     pages stay on the list.  -ENOMEM (no target page) stops at once with
     the rest still on the list.
     """
+    if cc.bulk and _migrate_batch_bulk(cc):
+        return 0
     nr_failed = 0
     retry = 1
     passes = 0
@@ -260,6 +270,48 @@ def migrate_pages(cc: CompactControl) -> int:
                 nr_failed += 1
         passes += 1
     return nr_failed + retry
+
+
+def _migrate_batch_bulk(cc: CompactControl) -> bool:
+    """Migrate the whole batch at once when every page will move on the first pass.
+
+    Same result as the page-by-page passes (see :mod:`contig.bulk`).  Returns
+    False, having changed nothing, when a precondition fails.
+    """
+    from .bulk import available_movable, bulk_alloc_targets, bulk_pagevec_add
+
+    z = cc.zone
+    s = z.start_pfn
+    batch = list(cc.migratepages)
+    if not batch or any(p in cc.busy_pfns for p in batch):
+        return False
+    if not available_movable(z, len(batch)):
+        return False
+    # a page the pagevec frees during the batch must land on an Isolate list
+    head = z.pvec_sentinel
+    i = int(z.next[head])
+    while i != head:
+        if z.count[i] == 1 and int(z.pb[z.block_index(s + i)]) != MigrateType.ISOLATE:
+            return False
+        i = int(z.next[i])
+    targets = bulk_alloc_targets(z, len(batch))
+    src = np.asarray(batch, dtype=np.int64) - s
+    dst = np.asarray(targets, dtype=np.int64) - s
+    z.kind[dst] = z.kind[src]
+    z.flags[dst] = z.flags[src] & PG_ANON
+    z.comp[dst] = -1
+    z.count[dst] = 2          # the allocation's reference and the mapping's
+    z.count[src] -= 1         # the mapping moved away; the isolation reference is left
+    if z._tracking:
+        z._t.extend(src.tolist())
+        z._t.extend(dst.tolist())
+    for p, q in zip(batch, targets, strict=True):
+        cc.migrated[p] = q
+        cc.moves[p] = q
+    cc.migratepages.clear()
+    adds = [p for pair in zip(batch, targets, strict=True) for p in pair]
+    cc.deferred.extend(bulk_pagevec_add(z, adds))   # freed at the end of the stage
+    return True
 
 
 def putback_movable_pages(cc: CompactControl) -> None:

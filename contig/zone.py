@@ -549,8 +549,14 @@ class Zone:
                 other.geometry, other.start_pfn, other.spanned_pages):
             return False
         for a in (*_PFN_ARRAYS, *_LINK_ARRAYS, "pb", "nr_free"):
+            if a == "mtype":
+                continue
             if not np.array_equal(getattr(self, a), getattr(other, a)):
                 return False
+        # mtype means something only for free block heads and per-CPU pages
+        live = (self.order >= 0) | (self.kind == PCP)
+        if not np.array_equal(self.mtype[live], other.mtype[live]):
+            return False
         return self.scalars() == other.scalars()
 
     def __repr__(self) -> str:
@@ -594,7 +600,8 @@ class Zone:
         if (o >= g.max_order).any():
             fail("a buddy order is >= max_order")
         if (k[heads] != FREE).any():
-            fail(f"PageBuddy set on a page that is not free: PFN {self.start_pfn + heads[k[heads] != FREE][0]}")
+            bad = self.start_pfn + heads[k[heads] != FREE][0]
+            fail(f"PageBuddy set on a page that is not free: PFN {bad}")
         if ((self.start_pfn + heads) & ((1 << o) - 1)).any():
             fail("a free block is not naturally aligned")
         if (heads + (1 << o) > n).any():

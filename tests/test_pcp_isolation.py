@@ -11,14 +11,15 @@ from contig.isolation import (
     has_unmovable_pages,
     set_migratetype_isolate,
     start_isolate_page_range,
-    test_pages_isolated as tpi,
     undo_isolate_page_range,
     unset_migratetype_isolate,
+)
+from contig.isolation import (
+    test_pages_isolated as tpi,
 )
 from contig.pcp import (
     alloc_pages,
     drain_all_pages,
-    free_hot_cold_page,
     free_pcppages_bulk,
     lru_add_drain_all,
     put_page,

@@ -16,10 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from contig import Geometry, MigrateType, Zone, alloc_contig_range, free_contig_range
+from contig import Geometry, MigrateType, Zone, alloc_contig_range, free_contig_range, pcp
 from contig.buddy import move_freepages_block
 from contig.isolation import set_migratetype_isolate, unset_migratetype_isolate
-from contig import pcp
 from contig.pcp import (
     alloc_pages,
     drain_all_pages,
@@ -80,7 +79,8 @@ class ZoneMachine(RuleBasedStateMachine):
     def to_pagevec(self, data):
         pfn = self._pick(data, b"M")
         if pfn is not None and self.z.count[pfn] == 1:
-            getattr(pcp, "__lru_cache_add")(self.z, pfn)   # a page (re)joining the LRU through the pagevec
+            # a page (re)joining the LRU through the pagevec
+            getattr(pcp, "__lru_cache_add")(self.z, pfn)
 
     @rule()
     def drain(self):

@@ -36,7 +36,7 @@ def test_pfn_max_align_uses_the_larger_of_max_order_and_pageblock():
 
 @pytest.mark.parametrize("kw", [{"max_order": 0}, {"pageblock_order": -1}, {"max_order": 2.5}])
 def test_geometry_rejects_bad_values(kw):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="order"):
         Geometry(**kw)
 
 

@@ -92,6 +92,9 @@ class JupyterLab:
     runtime files, kernels' IPython and matplotlib dirs) goes under `state`.
     """
 
+    #: the server started last (the default for open_notebook)
+    current: JupyterLab | None = None
+
     def __init__(self, root: Path, state: Path | None = None, *, startup_timeout: float = 90):
         self.root = Path(root)
         self.state = Path(state or tempfile.mkdtemp(prefix="contig-jlab-"))
@@ -123,7 +126,6 @@ class JupyterLab:
             "--ip=127.0.0.1",
             f"--port={self.port}",
             "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             f"--LabApp.user_settings_dir={settings}",
             f"--LabApp.workspaces_dir={workspaces}",
@@ -136,13 +138,10 @@ class JupyterLab:
             cmd.append("--LanguageServerManager.autodetect=False")
         return cmd
 
-    #: the server started last (the default for open_notebook)
-    current: JupyterLab | None = None
-
     def start(self) -> JupyterLab:
         env = dict(os.environ)
         env.update(home_env(self.state / "home"))
-        env.pop("MPLBACKEND", None)  # %matplotlib inline decides (design.md 8)
+        env["JUPYTER_TOKEN"] = self.token  # not on the command line, where ps shows it
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 self.command(), cwd=self.root, env=env, stdin=subprocess.DEVNULL,
