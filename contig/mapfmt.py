@@ -16,8 +16,8 @@ import numpy as np
 
 __all__ = [
     "BLOCK_CHARS",
-    "KIND_DESCRIPTIONS",
     "KINDS",
+    "KIND_DESCRIPTIONS",
     "aligned_blocks",
     "block_codes",
     "kind_codes",
@@ -74,7 +74,7 @@ def kind_codes(pages: str | bytes | np.ndarray, start_pfn: int = 0) -> np.ndarra
     else:
         codes = np.asarray(pages)
         if codes.dtype != np.uint8:
-            if codes.dtype.kind not in "iu" or codes.size and (codes.min() < 0 or codes.max() > 255):
+            if codes.dtype.kind not in "iu" or (codes.size and (codes.min() < 0 or codes.max() > 255)):
                 raise ValueError(f"kinds must be uint8 character codes, got dtype {codes.dtype}")
             codes = codes.astype(np.uint8)
         codes = np.ascontiguousarray(codes)
