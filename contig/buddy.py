@@ -379,9 +379,7 @@ def _move_freepages_many(z: Zone, idx: np.ndarray, orders: np.ndarray, mt: int) 
     """
     sizes = 1 << orders
     old = z.mtype[idx]
-    listed = int(sizes[old == ISOLATE].sum()) - int(sizes[old != ISOLATE].sum())
-    if mt != ISOLATE:
-        listed += int(sizes.sum())
+    listed = (int(sizes.sum()) if mt != ISOLATE else 0) - int(sizes[old != ISOLATE].sum())
     list_del_many(z, idx)
     for o in np.unique(orders).tolist():
         seq = idx[orders == o][::-1]

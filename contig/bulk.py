@@ -82,7 +82,9 @@ def bulk_alloc_targets(z: Zone, n: int) -> list[int]:
 
     The caller has checked :func:`available_movable`.  Pages come from the
     per-CPU Movable list (head first), refilled ``pcp->batch`` pages at a
-    time; only what is left of the last refill stays on the list.
+    time; the refills are consecutive stretches of one ``__rmqueue()``
+    stream, so they are fetched together and only what is left of the last
+    refill goes on the list.
     """
     s = z.start_pfn
     head = z.pcp_sentinel(MOVABLE)
@@ -95,37 +97,40 @@ def bulk_alloc_targets(z: Zone, n: int) -> list[int]:
         list_del_many(z, np.asarray(taken))
         z.pcp_count -= len(taken)
     targets = [s + t for t in taken]
-    while len(targets) < n:
-        pages = _rmqueue_bulk_fast_raw(z, z.pcp_batch)
-        if not pages:
-            break
-        z.nr_free_pages -= len(pages)
-        need = n - len(targets)
-        for p, mt in pages:
-            z.mtype[p - s] = mt
-        targets.extend(p for p, _ in pages[:need])
-        left = [p - s for p, _ in pages[need:]]
-        if left:
-            z.kind[left] = PCP
-            list_splice_head(z, head, left)   # the list was empty
-            z.pcp_count += len(left)
+    need = n - len(targets)
+    if need <= 0:
+        return targets
+    batch = z.pcp_batch
+    fetch = -(-need // batch) * batch
+    pfns, mts = _rmqueue_bulk_fast_raw(z, fetch)
+    z.nr_free_pages -= pfns.size
+    z.mtype[pfns - s] = mts
+    targets.extend(pfns[:need].tolist())
+    left = pfns[need:] - s
+    if left.size:
+        z.kind[left] = PCP
+        list_splice_head(z, head, left)   # the list was empty
+        z.pcp_count += int(left.size)
     return targets
 
 
-def _rmqueue_bulk_fast_raw(z: Zone, count: int) -> list[tuple[int, int]]:
-    """(pfn, list migratetype) for ``count`` pages in __rmqueue() order."""
+def _rmqueue_bulk_fast_raw(z: Zone, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """PFNs and list migratetypes of up to ``count`` pages in ``__rmqueue()`` order."""
     s = z.start_pfn
-    out: list[tuple[int, int]] = []
+    parts: list[np.ndarray] = []
+    types: list[np.ndarray] = []
+    got = 0
     for mt in (MOVABLE, CMA):
         for k in range(z.geometry.max_order):
             head = z.free_sentinel(k, mt)
-            while len(out) < count and not list_empty(z, head):
+            size = 1 << k
+            while got < count and not list_empty(z, head):
                 i = list_first(z, head)
-                size = 1 << k
-                need = count - len(out)
                 _del_free(z, i)
-                take = min(size, need)
-                out.extend((p, mt) for p in range(s + i, s + i + take))
+                take = min(size, count - got)
+                parts.append(np.arange(s + i, s + i + take, dtype=np.int64))
+                types.append(np.full(take, mt, dtype=np.uint8))
+                got += take
                 # what expand() leaves of a partly used block: one block per order
                 j = i + take
                 while j < i + size:
@@ -134,17 +139,24 @@ def _rmqueue_bulk_fast_raw(z: Zone, count: int) -> list[tuple[int, int]]:
                         o -= 1
                     _add_free(z, j, o, mt)
                     j += 1 << o
-            if len(out) >= count:
-                return out
-    return out
+            if got >= count:
+                break
+        if got >= count:
+            break
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    return np.concatenate(parts), np.concatenate(types)
 
 
 def bulk_pagevec_add(z: Zone, pfns: list[int]) -> list[int]:
     """``__lru_cache_add()`` + ``put_page()`` (putback_lru_page()) of each page, in order.
 
     Pages keep their reference counts (the pagevec's reference replaces the
-    isolation one).  Returns the pages whose count reached 0 in a pagevec
-    flush, in the order the kernel frees them; the caller frees them.
+    isolation one).  A full pagevec (14 pages) is flushed before the next
+    page goes in, so everything up to the start of the last group of 14 is
+    flushed: it joins the LRU and drops the pagevec's reference.  Returns
+    the pages that reached 0 (the caller frees them; their order does not
+    matter on Isolate lists).
     """
     s = z.start_pfn
     head = z.pvec_sentinel
@@ -153,37 +165,40 @@ def bulk_pagevec_add(z: Zone, pfns: list[int]) -> list[int]:
     while i != head:
         content.append(i)
         i = int(z.next[i])
-    flushed: list[list[int]] = []
-    cur = list(content)
-    for p in pfns:
-        if len(cur) >= PAGEVEC_SIZE:
-            flushed.append(cur)
-            cur = []
-        cur.append(p - s)
-    # unlink the old content, relink what is left
-    for i in content:
-        list_del(z, i)
-    for i in cur:
+    adds = np.asarray(pfns, dtype=np.int64) - s
+    n = adds.size
+    if n == 0:
+        return []
+    room = PAGEVEC_SIZE - len(content)
+    if room > 0 and n <= room:
+        flush = np.zeros(0, dtype=np.int64)
+        keep = adds
+        old_kept = True
+    else:
+        first = max(room, 0)                       # adds that join the first, flushed group
+        rest = n - first
+        last = first + ((rest - 1) // PAGEVEC_SIZE) * PAGEVEC_SIZE
+        flush = np.concatenate([np.asarray(content, dtype=np.int64), adds[:last]])
+        keep = adds[last:]
+        old_kept = False
+    z.kind[adds] = PVEC
+    z.flags[adds] &= 0xFF ^ PG_LRU
+    if not old_kept:
+        list_del_many(z, np.asarray(content, dtype=np.int64))
+    for i in keep.tolist():
         list_add_tail(z, i, head)
-    added = np.asarray([p - s for p in pfns], dtype=np.int64)
-    if added.size:
-        z.kind[added] = PVEC
-        z.flags[added] &= 0xFF ^ PG_LRU
-        if z._tracking:
-            z._t.extend(added.tolist())
-    to_free: list[int] = []
-    for vec in flushed:
-        idx = np.asarray(vec, dtype=np.int64)
-        z.flags[idx] |= PG_LRU
-        z.count[idx] -= 1
-        fresh = idx[z.kind[idx] == PVEC]
+    dead = np.zeros(0, dtype=np.int64)
+    if flush.size:
+        z.flags[flush] |= PG_LRU
+        z.count[flush] -= 1
+        fresh = flush[z.kind[flush] == PVEC]
         z.kind[fresh] = ord("M")
-        dead = idx[z.count[idx] == 0]
+        dead = flush[z.count[flush] == 0]
         z.flags[dead] &= 0xFF ^ PG_LRU
-        if z._tracking:
-            z._t.extend(vec)
-        to_free.extend(reversed(dead.tolist()))   # release_pages() frees last-collected first
-    return [s + i for i in to_free]
+    if z._tracking:
+        z.touch_many(adds)
+        z.touch_many(flush)
+    return (s + dead).tolist()
 
 
 def bulk_free_isolated(z: Zone, pfns: list[int]) -> None:
@@ -248,8 +263,8 @@ def bulk_free_isolated(z: Zone, pfns: list[int]) -> None:
         z.flags[fast] = 0
         z.comp[fast] = -1
         if z._tracking:
-            z._t.extend(fast.tolist())
-            z._t.extend((span_lo + heads[gmask]).tolist())
+            z.touch_many(fast)
+            z.touch_many((span_lo + heads[gmask]))
         gin = np.isin(((np.arange(span_lo, span_hi) + s) >> pbo), good_blocks)
         nh, no, _ = aligned_blocks((z.kind[span_lo:span_hi] == FREE) & gin, s + span_lo, cap)
         nh = nh + span_lo
@@ -260,6 +275,6 @@ def bulk_free_isolated(z: Zone, pfns: list[int]) -> None:
             list_splice_head(z, z.free_sentinel(oo, ISOLATE), seq)
             z.nr_free[oo] += seq.size
         if z._tracking:
-            z._t.extend(nh.tolist())
+            z.touch_many(nh)
     for i in idx[slow].tolist():
         free_hot_cold_page(z, s + i, False)

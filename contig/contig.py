@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from .isolation import start_isolate_page_range, test_pages_isolated, undo_isolate_page_range
 from .migrate import (
     CompactControl,
+    _migrate_range_bulk,
     isolate_freepages_range,
     isolate_migratepages_range,
     migrate_pages,
@@ -150,6 +151,8 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
     tries = 0
     ret = 0
     checks = 0
+    if cc.bulk and fatal_signal_at is None and _migrate_range_bulk(cc, start, end):
+        pfn = end     # every batch done at once (see contig.migrate._migrate_range_bulk)
     while pfn < end or cc.migratepages:
         checks += 1
         if fatal_signal_at is not None and checks >= fatal_signal_at:
@@ -306,7 +309,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
              f"(max(MAX_ORDER_NR_PAGES, pageblock_nr_pages)) so that no free block can straddle "
              f"the isolated range", start=start, end=end)
         stage(z, "isolate")
-        ret = start_isolate_page_range(z, iso_start, iso_end, mt)
+        ret = start_isolate_page_range(z, iso_start, iso_end, mt, bulk=cc.bulk)
         if ret:
             res.ret = ret
             res.failed_stage = "start_isolate_page_range"
@@ -320,7 +323,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
             return res
         ret = _rest(z, cc, res, start, end, mt, fatal_signal_at)
         stage(z, "undo")
-        undo_isolate_page_range(z, iso_start, iso_end, mt)
+        undo_isolate_page_range(z, iso_start, iso_end, mt, bulk=cc.bulk)
         res.ret = ret
         res.migrated = dict(cc.migrated)
         res.reclaimed = list(cc.reclaimed)

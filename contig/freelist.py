@@ -118,9 +118,9 @@ def list_del_many(z: Zone, nodes) -> None:
     z.next[s] = -1
     z.prev[s] = -1
     if z._tracking:
-        z._t.extend(s.tolist())
-        z._t.extend(p.tolist())
-        z._t.extend(n.tolist())
+        z.touch_many(s)
+        z.touch_many(p)
+        z.touch_many(n)
 
 
 def list_splice_head(z: Zone, head: int, seq) -> None:
@@ -138,5 +138,5 @@ def list_splice_head(z: Zone, head: int, seq) -> None:
     z.next[q[-1]] = first
     z.prev[first] = q[-1]
     if z._tracking:
-        z._t.extend(q.tolist())
+        z.touch_many(q)
         z._t.extend((head, first))

@@ -23,7 +23,7 @@ import errno
 
 import numpy as np
 
-from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages_block
+from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages, move_freepages_block
 from .pcp import __free_pages, drain_all_pages
 from .trace import emit
 from .zone import HOLE, PG_HEAD, PG_LRU, MigrateType, Zone
@@ -209,13 +209,18 @@ def _check_block_aligned(z: Zone, start_pfn: int, end_pfn: int) -> None:
                          f"({pbn} pages); the kernel would BUG()")
 
 
-def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:
+def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: int,
+                             bulk: bool = False) -> int:
     """Isolate every pageblock of ``[start_pfn, end_pfn)``; 0 or -EBUSY.
 
     Models start_isolate_page_range(), mm/page_isolation.c, Linux v4.4.  On
     the first block that cannot be isolated, every block isolated so far
     is given back as ``migratetype`` (the only use of that argument) and
     the result is -EBUSY.  Blocks with no valid page are skipped.
+
+    ``bulk`` (large zones): a run of whole MOVABLE/CMA blocks is isolated in
+    one step and one event when the per-CPU lists are empty (so the drain
+    after each block has nothing to do): the same result as block by block.
 
     :raises ValueError: if the range is not pageblock aligned (a BUG() in
         the kernel).
@@ -224,6 +229,12 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
     while pfn < end_pfn:
+        if bulk:
+            run_end = _easy_run(z, pfn, end_pfn, isolate=True)
+            if run_end > pfn + pbn:
+                _isolate_run(z, pfn, run_end)
+                pfn = run_end
+                continue
         page = __first_valid_page(z, pfn, pbn)
         if page is not None and set_migratetype_isolate(z, page):
             undo_pfn = pfn
@@ -232,27 +243,103 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
                 unset_migratetype_isolate(z, q, migratetype)
                 q += pbn
             emit(z, "start_isolate_page_range", start_pfn, end_pfn,
-                 f"the block at PFN {pfn} could not be isolated, so the {(undo_pfn - start_pfn) // pbn} "
-                 f"block(s) isolated before it were rolled back; -EBUSY",
+                 f"the block at PFN {pfn} could not be isolated, so the "
+                 f"{(undo_pfn - start_pfn) // pbn} block(s) isolated before it were rolled back; -EBUSY",
                  ret=-EBUSY, failed_pfn=pfn)
             return -EBUSY
         pfn += pbn
+    lo, hi = max(start_pfn, z.start_pfn), min(end_pfn, z.end_pfn)
+    nblk = len({z.block_index(p) for p in range(lo, hi, pbn)} | {z.block_index(hi - 1)}) if hi > lo else 0
     emit(z, "start_isolate_page_range", start_pfn, end_pfn,
-         f"all {(end_pfn - start_pfn) // pbn} pageblock(s) of the aligned range are isolated",
-         ret=0)
+         f"all {nblk} pageblock(s) of the aligned range in the zone are isolated", ret=0)
     return 0
 
 
-def undo_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:
+def _easy_run(z: Zone, pfn: int, end_pfn: int, isolate: bool) -> int:
+    """End of the run of blocks from ``pfn`` that can be done in one step.
+
+    Isolating: whole blocks in the zone, starting with a valid page, MOVABLE
+    or CMA, per-CPU lists empty.  Undoing: whole ISOLATE blocks starting
+    with a valid page that does not head a free block of pageblock order.
+    """
+    pbn = z.geometry.pageblock_nr_pages
+    if isolate and z.pcp_count:
+        return pfn
+    s = z.start_pfn
+    lo = max(pfn, s)
+    if lo != pfn:
+        return pfn
+    hi = min(end_pfn, (z.end_pfn // pbn) * pbn)
+    nb = (hi - pfn) // pbn
+    if nb <= 1:
+        return pfn
+    b0 = z.block_index(pfn)
+    types = z.pb[b0:b0 + nb]
+    firsts = np.arange(nb) * pbn + (pfn - s)
+    ok = z.kind[firsts] != HOLE
+    if isolate:
+        ok &= (types == MigrateType.MOVABLE) | (types == MigrateType.CMA)
+    else:
+        ok &= (types == ISOLATE) & (z.order[firsts] < z.geometry.pageblock_order)
+    bad = np.flatnonzero(~ok)
+    k = int(bad[0]) if bad.size else nb
+    return pfn + k * pbn
+
+
+def _isolate_run(z: Zone, pfn: int, end: int) -> None:
+    """set_migratetype_isolate() on every block of [pfn, end) at once (see start_isolate_page_range)."""
+    pbn = z.geometry.pageblock_nr_pages
+    b0, b1 = z.block_index(pfn), z.block_index(end - 1) + 1
+    old = z.pb[b0:b1].copy()
+    s = z.start_pfn
+    orders = z.order[pfn - s:end - s]
+    heads = np.flatnonzero(orders >= 0)
+    hblk = heads // pbn
+    sizes = 1 << orders[heads].astype(np.int64)
+    cma_pages = int(sizes[old[hblk] == MigrateType.CMA].sum())
+    n = move_freepages(z, pfn, end - 1, ISOLATE)
+    mod_zone_freepage_state(z, -n, MigrateType.MOVABLE)
+    z.pb[b0:b1] = ISOLATE
+    z._pb_dirty = True
+    z.nr_isolate_pageblock += b1 - b0
+    emit(z, "set_migratetype_isolate", pfn, end,
+         f"{b1 - b0} MOVABLE/CMA blocks are isolated without looking inside (one step for a large "
+         f"zone); their {n} free page(s) move to the Isolate lists",
+         ret=0, nr_blocks=b1 - b0, nr_moved=n, cma_pages=cma_pages)
+
+
+def _unisolate_run(z: Zone, pfn: int, end: int, migratetype: int) -> None:
+    """unset_migratetype_isolate() on every block of [pfn, end) at once (no large free block)."""
+    b0, b1 = z.block_index(pfn), z.block_index(end - 1) + 1
+    n = move_freepages(z, pfn, end - 1, migratetype)
+    mod_zone_freepage_state(z, n, migratetype)
+    z.pb[b0:b1] = int(migratetype)
+    z._pb_dirty = True
+    z.nr_isolate_pageblock -= b1 - b0
+    emit(z, "unset_migratetype_isolate", pfn, end,
+         f"{b1 - b0} blocks become {MigrateType(migratetype).name} (the caller's type) in one step; "
+         f"their {n} free page(s) move back", migratetype=MigrateType(migratetype).name,
+         nr_blocks=b1 - b0, nr_moved=n)
+
+
+def undo_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: int,
+                            bulk: bool = False) -> int:
     """Give back every isolated pageblock of ``[start_pfn, end_pfn)`` as ``migratetype``.
 
     Models undo_isolate_page_range(), mm/page_isolation.c, Linux v4.4.
-    Always returns 0.
+    Always returns 0.  ``bulk``: runs of plain blocks in one step (see
+    :func:`start_isolate_page_range`).
     """
     _check_block_aligned(z, start_pfn, end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
     while pfn < end_pfn:
+        if bulk:
+            run_end = _easy_run(z, pfn, end_pfn, isolate=False)
+            if run_end > pfn + pbn:
+                _unisolate_run(z, pfn, run_end, migratetype)
+                pfn = run_end
+                continue
         page = __first_valid_page(z, pfn, pbn)
         if page is not None and int(z.pb[z.block_index(page)]) == ISOLATE:
             unset_migratetype_isolate(z, page, migratetype)

@@ -129,7 +129,7 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
         z.count[idx] += 1                      # __isolate_lru_page(): a reference ...
         z.flags[idx] &= 0xFF ^ PG_LRU          # ... and off the LRU
         if z._tracking:
-            z._t.extend(idx.tolist())
+            z.touch_many(idx)
         cc.migratepages[0:0] = (s + idx[::-1]).tolist()   # each one went to the list head
         cc.nr_migratepages += int(take.size)
     return s + stop
@@ -303,14 +303,104 @@ def _migrate_batch_bulk(cc: CompactControl) -> bool:
     z.count[dst] = 2          # the allocation's reference and the mapping's
     z.count[src] -= 1         # the mapping moved away; the isolation reference is left
     if z._tracking:
-        z._t.extend(src.tolist())
-        z._t.extend(dst.tolist())
+        z.touch_many(src)
+        z.touch_many(dst)
     for p, q in zip(batch, targets, strict=True):
         cc.migrated[p] = q
         cc.moves[p] = q
     cc.migratepages.clear()
     adds = [p for pair in zip(batch, targets, strict=True) for p in pair]
     cc.deferred.extend(bulk_pagevec_add(z, adds))   # freed at the end of the stage
+    return True
+
+
+def _migrate_range_bulk(cc: CompactControl, start: int, end: int) -> bool:
+    """The whole loop of __alloc_contig_migrate_range() at once, when every page will move.
+
+    Batch boundaries do not change the outcome when every batch succeeds on
+    its first pass: the scan takes the next 32 candidates each time, target
+    allocation and the pagevec are sequential streams, and freed pages wait
+    in ``cc.deferred``.  So the batches are computed together: the scan as
+    one vectorised pass, each batch's list in the kernel's order (clean page
+    cache dropped first), then one stream of targets and pagevec additions.
+    Returns False, having changed nothing, when a precondition fails (busy
+    pages, too few free pages outside the range, a pagevec page that would
+    be freed outside an isolated block).
+    """
+    from .bulk import available_movable, bulk_alloc_targets, bulk_pagevec_add
+
+    z = cc.zone
+    s = z.start_pfn
+    pbn = z.geometry.pageblock_nr_pages
+    if cc.busy_pfns or cc.migratepages:
+        return False
+    lo, hi = start - s, end - s
+    flags = z.flags[lo:hi]
+    kind = z.kind[lo:hi]
+    # windows whose first or last page is invalid are skipped unscanned
+    valid = np.ones(hi - lo, dtype=bool)
+    first_end = min(((start + 1 + pbn - 1) // pbn) * pbn, end)
+    bounds = [start, *range(first_end, end, pbn), end]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if pageblock_pfn_to_page(z, a, b) is None:
+            valid[a - start:b - start] = False
+    lru = (flags & PG_LRU) != 0
+    compound = (flags & (PG_HEAD | PG_TAIL)) != 0
+    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1) & valid
+    cand = np.flatnonzero(lru & ~compound & ~pinned & valid)
+    is_file = kind[cand] == ord("F")
+    n_move = int((~is_file).sum())
+    if n_move and not available_movable(z, n_move):
+        return False
+    head = z.pvec_sentinel
+    i = int(z.next[head])
+    while i != head:
+        if z.count[i] == 1 and int(z.pb[z.block_index(s + i)]) != MigrateType.ISOLATE:
+            return False
+        i = int(z.next[i])
+    # what the scan passed over, for the narration
+    busy = valid & ~lru & ~compound & (kind != FREE) & (kind != PCP) & (kind != HOLE)
+    cc.skipped["not_lru"].extend((start + np.flatnonzero(busy)).tolist())
+    cc.skipped["pinned"].extend((start + np.flatnonzero(pinned)).tolist())
+    cc.skipped["compound"].extend((start + np.flatnonzero(valid & ((flags & PG_HEAD) != 0))).tolist())
+    nb = (cand.size + COMPACT_CLUSTER_MAX - 1) // COMPACT_CLUSTER_MAX
+    extra = cand.size % COMPACT_CLUSTER_MAX == 0 and (cand.size == 0 or start + int(cand[-1]) + 1 < end)
+    cc.batches += nb + int(extra)
+    # isolate them all: a reference each, off the LRU
+    idx = lo + cand
+    z.count[idx] += 1
+    z.flags[idx] &= 0xFF ^ PG_LRU
+    # batches in list order (each list is head-first, so descending PFN)
+    pad = (-cand.size) % COMPACT_CLUSTER_MAX
+    order = np.concatenate([cand, np.full(pad, -1)]).reshape(-1, COMPACT_CLUSTER_MAX)[:, ::-1].ravel()
+    order = order[order >= 0]
+    files = order[kind[order] == ord("F")]
+    movers = order[kind[order] != ord("F")]
+    # clean page cache: reclaim_clean_pages_from_list() frees each batch's in ascending order
+    if files.size:
+        fbatch = np.searchsorted(cand, files) // COMPACT_CLUSTER_MAX
+        srt = np.lexsort((files, fbatch))
+        freed = (start + files[srt]).tolist()
+        z.count[lo + files] = 0
+        cc.deferred.extend(freed)
+        cc.reclaimed.extend(freed)
+    src = start + movers
+    targets = bulk_alloc_targets(z, int(movers.size))
+    dsti = np.asarray(targets, dtype=np.int64) - s
+    srci = lo + movers
+    z.kind[dsti] = z.kind[srci]
+    z.flags[dsti] = z.flags[srci] & PG_ANON
+    z.comp[dsti] = -1
+    z.count[dsti] = 2
+    z.count[srci] -= 1
+    if z._tracking:
+        z.touch_many(idx)
+        z.touch_many(dsti)
+    cc.migrated.update(zip(src.tolist(), targets, strict=True))
+    adds = np.empty(2 * movers.size, dtype=np.int64)
+    adds[0::2] = src
+    adds[1::2] = targets
+    cc.deferred.extend(bulk_pagevec_add(z, adds.tolist()))
     return True
 
 
@@ -327,7 +417,7 @@ def putback_movable_pages(cc: CompactControl) -> None:
 
 
 def isolate_freepages_block(cc: CompactControl, start_pfn: int, end_pfn: int,
-                            freelist: list[int]) -> tuple[int, int]:
+                            freelist: list[range]) -> tuple[int, int]:
     """Strictly take every free page of ``[start_pfn, end_pfn)``; (pages taken, where it stopped).
 
     Models isolate_freepages_block(..., strict=true), mm/compaction.c,
@@ -347,7 +437,7 @@ def isolate_freepages_block(cc: CompactControl, start_pfn: int, end_pfn: int,
             break
         n = split_free_page(z, blockpfn, OWNED)
         total += n
-        freelist[0:0] = range(blockpfn + n - 1, blockpfn - 1, -1)
+        freelist.append(range(blockpfn + n - 1, blockpfn - 1, -1))   # each page to the list head
         cc.nr_freepages += n
         blockpfn += n
     if blockpfn < end_pfn:
@@ -355,15 +445,17 @@ def isolate_freepages_block(cc: CompactControl, start_pfn: int, end_pfn: int,
     return total, blockpfn
 
 
-def release_freepages(z: Zone, freelist: list[int]) -> int:
+def release_freepages(z: Zone, freelist: list[range]) -> int:
     """Free every page on ``freelist`` (head first); return the highest PFN.
 
-    Models release_freepages(), mm/compaction.c, v4.4.
+    Models release_freepages(), mm/compaction.c, v4.4.  ``freelist`` holds
+    the pages in chunks, oldest first, each chunk head first.
     """
     high = 0
-    for pfn in freelist:
-        __free_page(z, pfn)
-        high = max(high, pfn)
+    for chunk in reversed(freelist):
+        for pfn in chunk:
+            __free_page(z, pfn)
+            high = max(high, pfn)
     freelist.clear()
     return high
 
@@ -378,7 +470,7 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
     """
     z = cc.zone
     pbn = z.geometry.pageblock_nr_pages
-    freelist: list[int] = []
+    freelist: list[range] = []
     pfn = start_pfn
     block_end = ((pfn + 1 + pbn - 1) // pbn) * pbn
     stopped_at = None
@@ -397,7 +489,7 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
         pfn += isolated
         block_end += pbn
     if pfn < end_pfn:
-        taken = len(freelist)
+        taken = sum(len(c) for c in freelist)
         release_freepages(z, freelist)
         emit(z, "isolate_freepages_range", start_pfn, end_pfn,
              f"PFN {stopped_at} is not a free page that can be taken (a hole or a compound or "

@@ -146,12 +146,14 @@ class Recorder:
         z.recorder = self
         z._tracking = True
         z._t = []
+        z._ta = []
         z._tr = []
 
     def detach(self) -> Trace:
         self.zone.recorder = None
         self.zone._tracking = False
         self.zone._t = []
+        self.zone._ta = []
         self.zone._tr = []
         return self.trace
 
@@ -160,21 +162,30 @@ class Recorder:
         z = self.zone
         slots, ranges = z.take_changes()
         n = z.spanned_pages
-        pfn_slots = slots[slots < n]
         pb = None
-        if not np.array_equal(z.pb, self._last_pb):
-            pb = z.pb.copy()
-            self._last_pb = pb
+        if z._pb_dirty:
+            z._pb_dirty = False
+            if not np.array_equal(z.pb, self._last_pb):
+                pb = z.pb.copy()
+                self._last_pb = pb
+        if slots.size:
+            pfn_slots = slots[slots < n]
+            pfn_values = {a: getattr(z, a)[pfn_slots] for a in _PFN_ARRAYS}
+            links = {"next": z.next[slots], "prev": z.prev[slots]}
+        else:
+            pfn_values, links = _EMPTY_VALUES, _EMPTY_LINKS
         diff = ZoneDiff(
-            slots=slots,
-            pfn_values={a: getattr(z, a)[pfn_slots].copy() for a in _PFN_ARRAYS},
-            links={a: getattr(z, a)[slots].copy() for a in _LINK_ARRAYS},
+            slots=slots, pfn_values=pfn_values, links=links,
             ranges=tuple((lo, hi, {a: getattr(z, a)[lo:hi].copy() for a in _PFN_ARRAYS})
                          for lo, hi in ranges),
             pb=pb, nr_free=z.nr_free.copy(), scalars=z.scalars())
-        ev = Event(len(self.trace), func, start_pfn, end_pfn, why, self.stage, dict(fields), diff)
+        ev = Event(len(self.trace), func, start_pfn, end_pfn, why, self.stage, fields, diff)
         self.trace.append(ev)
         return ev
+
+
+_EMPTY_VALUES: dict[str, np.ndarray] = {}
+_EMPTY_LINKS: dict[str, np.ndarray] = {}
 
 
 def emit(z: Zone, func: str, start_pfn: int | None = None, end_pfn: int | None = None,

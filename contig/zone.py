@@ -215,7 +215,9 @@ class Zone:
         z.nr_free = np.zeros(g.max_order, dtype=np.int64)
         z._tracking = False
         z._t = []
+        z._ta = []
         z._tr = []
+        z._pb_dirty = False
         z.recorder = None
 
         # compound pages: cut T and H runs
@@ -367,12 +369,18 @@ class Zone:
         Simplified: page_group_by_mobility_disabled is always false.
         """
         self.pb[self.block_index(pfn)] = int(mt)
+        self._pb_dirty = True
 
     # ------------------------------------------------------------ change tracking
     def touch(self, i: int) -> None:
         """Record that slot ``i`` (a PFN index or a list sentinel) changed."""
         if self._tracking:
             self._t.append(i)
+
+    def touch_many(self, idx: np.ndarray) -> None:
+        """Record that the slots in the integer array ``idx`` changed."""
+        if self._tracking:
+            self._ta.append(np.asarray(idx, dtype=np.int64).ravel())
 
     def touch_range(self, lo: int, hi: int) -> None:
         """Record that PFN indices ``lo .. hi-1`` changed."""
@@ -385,7 +393,17 @@ class Zone:
         :return: (sorted unique slot indices touched one by one -- PFN indices
             and list sentinels --, merged ``(lo, hi)`` PFN index ranges).
         """
-        slots = np.array(sorted(set(self._t)), dtype=np.int64)
+        if self._ta:
+            allidx = np.concatenate([np.asarray(self._t, dtype=np.int64), *self._ta])
+            if allidx.size > 4096:   # a mask beats sorting (and numpy's hash unique) here
+                mask = np.zeros(self.spanned_pages + self.nr_sentinels, dtype=bool)
+                mask[allidx] = True
+                slots = np.flatnonzero(mask)
+            else:
+                slots = np.unique(allidx)
+        else:
+            slots = np.array(sorted(set(self._t)), dtype=np.int64)
+        self._ta = []
         ranges: list[tuple[int, int]] = []
         for lo, hi in sorted(self._tr):
             if ranges and lo <= ranges[-1][1]:
@@ -399,7 +417,8 @@ class Zone:
 
     def scalars(self) -> tuple:
         """The zone's scalar counters, as a tuple (see :meth:`set_scalars`)."""
-        return tuple(int(getattr(self, a)) for a in _SCALARS)
+        return (self.nr_free_pages, self.nr_free_drift, self.nr_isolate_pageblock,
+                self.nr_isolate_extra, self.pcp_count, self.pcp_high, self.pcp_batch)
 
     def set_scalars(self, values: tuple) -> None:
         for a, v in zip(_SCALARS, values, strict=True):
@@ -539,6 +558,7 @@ class Zone:
             setattr(z, a, getattr(self, a).copy())
         z._tracking = False
         z._t = []
+        z._ta = []
         z._tr = []
         z.recorder = None
         return z
