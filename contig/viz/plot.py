@@ -1,68 +1,74 @@
 """Matplotlib drawings of a zone and of what ``alloc_contig_range()`` did to it.
 
 Pure functions of state: each ``draw_*`` function draws onto the Axes it is
-given and returns its artists; nothing here touches pyplot's global state
-except the explicit convenience helpers :func:`plot_result` and
-:func:`show_zone` (which create a figure with ``plt.subplots`` when not given
-one).
+given and returns its artists (a :class:`ZoneView` or :class:`FreeListsView`,
+updatable in place); nothing here touches pyplot's global state except the
+convenience helpers :func:`plot_result` and :func:`show_zone`, which make a
+pyplot figure when not given one.
 
-A zone is drawn with one ``imshow`` of page kinds, coloured by the course's
-single colour map (:mod:`contig.viz.colors`), never one patch per page:
-
-* up to ``strip_max`` (512) PFNs: one **strip**, x = PFN, with the pageblock
-  types as a second image row (the *band*) under it, pageblock and
-  MAX_ORDER boundaries as thin lines, and the ranges of a call as brackets
-  under the band (request, isolated range, outer range with head and tail);
-* larger zones: a **grid** whose rows are whole MAX_ORDER blocks (or a
-  power-of-two multiple of them), each cell one page or, past about 128k
-  cells, a power-of-two group of pages shown by its "worst" kind (a cell
-  is free only if every page in it is free; see :data:`KIND_RANK`).  The
-  pageblock types are a narrow second grid to the right; ranges are
-  outlines.
-
-Holes are left transparent over a hatched background, so they never look
-free.
+A zone is one ``imshow`` of page kinds in the course's single colour map,
+never one patch per page (the images, their strip or grid layout and the
+colours are in :mod:`contig.viz.colors`).  In a strip (up to 512 PFNs) the
+pageblock types are a second image row under the pages, pageblock and
+MAX_ORDER boundaries are lines, and the ranges of a call are brackets
+under the band: the request, the isolated range, the outer range split
+into head, kept and tail.  In a grid (larger zones) the pageblock types
+are a narrow second grid on the right and ranges are outlines.  Migration
+is drawn as arrows (strip) or paired marks (grid); dropped page cache is
+crossed out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.patches import FancyArrowPatch, Patch, Polygon
 from matplotlib.path import Path
+from matplotlib.patheffects import withStroke
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ..geometry import Geometry
+from ..contig import errname
 from ..mapfmt import BLOCK_CHARS
 from ..zone import MigrateType, Zone
 from .colors import (
     HOLE_EDGE,
     HOLE_HATCH,
     KIND_COLORS,
-    KIND_INDEX,
     KIND_ORDER,
+    KIND_RANK,
     MIGRATETYPE_COLORS,
+    STYLE,
+    Layout,
+    ZoneState,
+    band_columns,
+    band_image,
+    call_window,
+    choose_layout,
     kind_cmap,
+    kind_image,
     kind_legend,
     kind_legend_handles,
     kind_norm,
     migratetype_cmap,
     migratetype_legend_handles,
     migratetype_norm,
+    overlay_legend_handles,
+    range_outline,
 )
 
 __all__ = [
     "KIND_COLORS",
     "KIND_RANK",
     "STYLE",
+    "FreeListsView",
     "Layout",
     "ResultFigure",
     "ZoneState",
     "ZoneView",
     "band_image",
+    "call_window",
     "choose_layout",
     "draw_alignment",
     "draw_free_lists",
@@ -70,6 +76,7 @@ __all__ = [
     "draw_isolation",
     "draw_migration",
     "draw_zone",
+    "failure_mark",
     "isolation_failures",
     "kind_cmap",
     "kind_image",
@@ -79,266 +86,22 @@ __all__ = [
     "state_after",
 ]
 
-HOLE = int(KIND_INDEX[ord("#")])
-OUTSIDE = 254  # image value of cells outside the zone (masked, like holes)
-_BAND_OUTSIDE = 254
-
-#: Which kind a downsampled cell shows: the highest ranked kind among its pages.
-#: Obstacles to a contiguous allocation outrank movable pages, which outrank
-#: free ones, so a cell looks free only if every page in it is free.
-KIND_RANK = ".pFMvTX#PHRU"
-_RANK = np.zeros(256, dtype=np.uint8)          # kind index -> rank (0: outside)
-_UNRANK = np.full(len(KIND_RANK) + 1, OUTSIDE, dtype=np.uint8)
-for _r, _c in enumerate(KIND_RANK, start=1):
-    _RANK[KIND_INDEX[ord(_c)]] = _r
-    _UNRANK[_r] = KIND_INDEX[ord(_c)]
-# a band cell covering several pageblocks shows the highest ranked type
-_MT_RANK = [MigrateType.MOVABLE, MigrateType.CMA, MigrateType.RECLAIMABLE,
-            MigrateType.HIGHATOMIC, MigrateType.UNMOVABLE, MigrateType.ISOLATE]
-_BRANK = np.zeros(256, dtype=np.uint8)
-_BUNRANK = np.full(len(_MT_RANK) + 1, _BAND_OUTSIDE, dtype=np.uint8)
-for _r, _t in enumerate(_MT_RANK, start=1):
-    _BRANK[int(_t)] = _r
-    _BUNRANK[_r] = int(_t)
-
-#: Line styles of boundaries and ranges (``line``: drawing, ``legend``: handle).
-STYLE: dict[str, dict[str, Any]] = {
-    "pageblock": {"line": {"color": "#999999", "linewidth": 0.7},
-                  "legend": {"color": "#999999", "linewidth": 1.0},
-                  "label": "pageblock boundary"},
-    "max_order": {"line": {"color": "#222222", "linewidth": 1.6},
-                  "legend": {"color": "#222222", "linewidth": 1.6},
-                  "label": "MAX_ORDER block boundary"},
-    "request": {"line": {"color": "#000000", "linewidth": 2.0},
-                "legend": {"color": "#000000", "linewidth": 2.0},
-                "label": "request [start, end)"},
-    "isolate": {"line": {"color": "#0077BB", "linewidth": 2.0, "linestyle": (0, (4, 2))},
-                "legend": {"color": "#0077BB", "linewidth": 2.0, "linestyle": (0, (4, 2))},
-                "label": "isolated (aligned) range"},
-    "outer": {"line": {"color": "#EE7733", "linewidth": 2.0},
-              "legend": {"color": "#EE7733", "linewidth": 2.0},
-              "label": "[outer_start, outer_end)"},
-    "head": {"line": {"color": "#CC3311", "linewidth": 2.0, "linestyle": (0, (1.5, 1.5))},
-             "label": "head: freed back"},
-    "tail": {"line": {"color": "#CC3311", "linewidth": 2.0, "linestyle": (0, (1.5, 1.5))},
-             "label": "tail: freed back"},
-    "kept": {"line": {"color": "#EE7733", "linewidth": 2.6}, "label": "kept"},
-    "highlight": {"line": {"color": "#EE3377", "linewidth": 2.2}, "label": "this step"},
-    "arrow": {"line": {"color": "#222222", "linewidth": 0.9}, "label": "migrated"},
-    "mark": {"line": {"color": "#CC3311", "linewidth": 1.8}, "label": "busy / unmovable"},
-}
-
 # strip mode: vertical layout in data units
 _STRIP = (0.0, 1.0)
 _BAND = (-0.45, -0.12)
 _LEVELS = {"request": -0.72, "isolate": -1.17, "outer": -1.62}
 _ARC_MAX = 1.25
+_HALO = [withStroke(linewidth=4, foreground="white")]
 _YLIM = (-2.05, 1.0 + _ARC_MAX + 0.1)
 
 
-# ------------------------------------------------------------------ state
-@dataclass(frozen=True, eq=False)
-class ZoneState:
-    """What a drawing needs of a zone: kind codes, pageblock types, span, geometry.
-
-    A snapshot (the arrays are copies), so a zone changed later does not
-    change a picture drawn from its state.
-    """
-
-    kinds: np.ndarray
-    pageblocks: np.ndarray
-    start_pfn: int
-    geometry: Geometry
-    name: str = ""
-    free_counts: np.ndarray | None = None  # zone.free_list_counts(), (max_order, 6)
-
-    @classmethod
-    def of(cls, x: Zone | ZoneState) -> ZoneState:
-        """A state from a :class:`~contig.Zone` (copied) or an existing state."""
-        if isinstance(x, ZoneState):
-            return x
-        if isinstance(x, Zone):
-            return cls(np.array(x.kinds()), np.array(x.pageblock_types()), int(x.start_pfn),
-                       x.geometry, x.name, x.free_list_counts())
-        raise TypeError(f"expected a Zone or a ZoneState, not {type(x).__name__}")
-
-    @property
-    def spanned_pages(self) -> int:
-        return int(self.kinds.size)
-
-    @property
-    def end_pfn(self) -> int:
-        return self.start_pfn + self.spanned_pages
-
-    @property
-    def pageblock_base(self) -> int:
-        """First PFN of the first pageblock (may lie below ``start_pfn``)."""
-        return self.geometry.pageblock_start(self.start_pfn)
-
-    def present_kinds(self) -> str:
-        """The map characters that occur in the zone, in colour-map order."""
-        seen = np.bincount(KIND_INDEX[self.kinds], minlength=256)[: len(KIND_ORDER)]
-        return "".join(c for c, n in zip(KIND_ORDER, seen) if n)
-
-    def present_types(self) -> list[MigrateType]:
-        seen = np.bincount(self.pageblocks, minlength=len(MigrateType))
-        return [t for t in MigrateType if seen[t]]
-
-    def kind_at(self, pfn: int) -> str:
-        return chr(self.kinds[pfn - self.start_pfn])
-
-
-def _state(x) -> ZoneState:
-    return ZoneState.of(x)
-
-
-# ------------------------------------------------------------------ layout
-@dataclass(frozen=True)
-class Layout:
-    """Where each PFN is drawn.
-
-    ``strip``: x is the PFN itself, one row.  ``grid``: row ``r`` holds PFNs
-    ``[base + r*row_pages, base + (r+1)*row_pages)`` and x is the offset in
-    the row, in pages; each image cell covers ``cell_pages`` pages.
-    """
-
-    mode: str
-    start_pfn: int
-    end_pfn: int
-    base: int
-    row_pages: int
-    cell_pages: int
-    nrows: int
-
-    @property
-    def ncols(self) -> int:
-        return self.row_pages // self.cell_pages
-
-    def pos(self, pfn) -> tuple[np.ndarray, np.ndarray]:
-        """(x, row) of the left edge of ``pfn`` (arrays allowed)."""
-        p = np.asarray(pfn, dtype=np.int64)
-        if self.mode == "strip":
-            return p.astype(float), np.zeros_like(p)
-        off = p - self.base
-        return (off % self.row_pages).astype(float), off // self.row_pages
-
-    def center(self, pfn) -> tuple[np.ndarray, np.ndarray]:
-        """Data coordinates of the middle of ``pfn``'s cell."""
-        x, r = self.pos(pfn)
-        if self.mode == "strip":
-            return x + 0.5, np.full(np.shape(x), 0.5)
-        return x + 0.5 * self.cell_pages, r + 0.5
-
-
-def _pow2_ceil(x: float) -> int:
-    return 1 << max(0, int(np.ceil(np.log2(max(x, 1)))))
-
-
-def choose_layout(state: Zone | ZoneState, *, mode: str = "auto", strip_max: int = 512,
-                  max_cols: int = 512, max_cells: int = 1 << 17) -> Layout:
-    """Pick a strip (small zones) or a grid of MAX_ORDER-aligned rows (large zones).
-
-    :param mode: ``"auto"``, ``"strip"`` or ``"grid"``.
-    :param strip_max: the largest zone drawn as a strip in ``auto`` mode.
-    :param max_cols: at most this many image columns in a grid.
-    :param max_cells: beyond this many pages, cells group a power of two of pages.
-    """
-    s = _state(state)
-    n, g = s.spanned_pages, s.geometry
-    if mode not in ("auto", "strip", "grid"):
-        raise ValueError(f"mode must be 'auto', 'strip' or 'grid', not {mode!r}")
-    if mode == "strip" or (mode == "auto" and n <= strip_max):
-        return Layout("strip", s.start_pfn, s.end_pfn, s.start_pfn, n, 1, 1)
-    unit = g.max_align_nr_pages
-    cell = _pow2_ceil(n / max_cells)
-    cols = _pow2_ceil(np.sqrt(2.0 * n / cell))
-    row = max(cols * cell, unit)
-    if row // cell > max_cols:
-        cell = row // max_cols
-    base = s.start_pfn - s.start_pfn % row
-    nrows = -(-(s.end_pfn - base) // row)
-    return Layout("grid", s.start_pfn, s.end_pfn, base, row, cell, nrows)
-
-
-def kind_image(state: Zone | ZoneState, layout: Layout, reduce: str = "worst") -> np.ma.MaskedArray:
-    """The kind-index image of a zone: shape ``(nrows, ncols)``, holes and padding masked.
-
-    Values index :func:`~contig.viz.colors.kind_cmap`.  With cells of several
-    pages, ``reduce="worst"`` shows the highest :data:`KIND_RANK` kind of
-    the cell, ``"majority"`` the most common one.  Vectorised: about 10 ms
-    for a million pages.
-    """
-    s = _state(state)
-    idx = KIND_INDEX[s.kinds]
-    if layout.mode == "strip":
-        img = idx.reshape(1, -1)
-    else:
-        total = layout.nrows * layout.row_pages
-        flat = np.full(total, OUTSIDE, dtype=np.uint8)
-        lo = s.start_pfn - layout.base
-        flat[lo: lo + idx.size] = idx
-        c = layout.cell_pages
-        if c > 1:
-            cells = flat.reshape(-1, c)
-            if reduce == "worst":
-                flat = _UNRANK[_RANK[cells].max(axis=1)]
-            elif reduce == "majority":
-                counts = np.stack([(cells == k).sum(axis=1) for k in range(len(KIND_ORDER))],
-                                  axis=1)
-                flat = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), OUTSIDE)
-                flat = flat.astype(np.uint8)
-            else:
-                raise ValueError(f"reduce must be 'worst' or 'majority', not {reduce!r}")
-        img = flat.reshape(layout.nrows, layout.ncols)
-    return np.ma.masked_where((img == HOLE) | (img == OUTSIDE), img, copy=False)
-
-
-def _band_columns(layout: Layout, g: Geometry) -> tuple[int, int]:
-    """(pageblocks per band cell, band columns) of a grid's side band."""
-    per_row = max(1, layout.row_pages // g.pageblock_nr_pages)
-    group = max(1, per_row // 16)
-    return group, max(1, per_row // group)
-
-
-def band_image(state: Zone | ZoneState, layout: Layout) -> np.ma.MaskedArray:
-    """The pageblock-type image: one row of pageblocks (strip) or one row per grid row.
-
-    Values are MigrateType values (index of
-    :func:`~contig.viz.colors.migratetype_cmap`); a grid cell covering
-    several pageblocks shows ISOLATE if any of them is, else the most
-    restrictive type.
-    """
-    s = _state(state)
-    pb = s.pageblocks
-    if layout.mode == "strip":
-        return np.ma.masked_array(pb.reshape(1, -1), mask=np.zeros((1, pb.size), bool))
-    g = s.geometry
-    pbn = g.pageblock_nr_pages
-    per_row = max(1, layout.row_pages // pbn)
-    total = layout.nrows * per_row
-    flat = np.full(total, _BAND_OUTSIDE, dtype=np.uint8)
-    k0 = (s.pageblock_base - layout.base) // pbn
-    flat[k0: k0 + pb.size] = pb[: max(0, min(pb.size, total - k0))]
-    group, cols = _band_columns(layout, g)
-    if group > 1:
-        flat = _BUNRANK[_BRANK[flat.reshape(-1, group)].max(axis=1)]
-    img = flat.reshape(layout.nrows, cols)
-    return np.ma.masked_where(img == _BAND_OUTSIDE, img, copy=False)
-
-
-# ------------------------------------------------------------------ geometry helpers
-def _outline(layout: Layout, lo: int, hi: int, y0: float = 0.0, y1: float = 1.0) -> np.ndarray:
-    """Polygon vertices around PFNs [lo, hi) in data coordinates."""
-    if layout.mode == "strip":
-        return np.array([[lo, y0], [hi, y0], [hi, y1], [lo, y1]], dtype=float)
-    R = layout.row_pages
-    x0, r0 = (int(v) for v in layout.pos(lo))
-    x1, r1 = (int(v) for v in layout.pos(hi - 1))
-    x1 += 1
-    if r0 == r1:
-        return np.array([[x0, r0], [x1, r0], [x1, r0 + 1], [x0, r0 + 1]], dtype=float)
-    return np.array([[x0, r0], [R, r0], [R, r1], [x1, r1], [x1, r1 + 1], [0, r1 + 1],
-                     [0, r0 + 1], [x0, r0 + 1]], dtype=float)
+def _segments(xs, y0, y1, vertical: bool = True) -> np.ndarray:
+    """Line segments at ``xs`` from ``y0`` to ``y1`` (or horizontal: at ys, x0..x1)."""
+    xs = np.asarray(xs, dtype=float)
+    a, b = np.full(xs.size, y0, dtype=float), np.full(xs.size, y1, dtype=float)
+    if vertical:
+        return np.stack([np.column_stack([xs, a]), np.column_stack([xs, b])], axis=1)
+    return np.stack([np.column_stack([a, xs]), np.column_stack([b, xs])], axis=1)
 
 
 def _clip_range(layout: Layout, rng) -> tuple[int, int] | None:
@@ -347,6 +110,10 @@ def _clip_range(layout: Layout, rng) -> tuple[int, int] | None:
     lo, hi = (int(v) for v in rng)
     lo, hi = max(lo, layout.start_pfn), min(hi, layout.end_pfn)
     return (lo, hi) if lo < hi else None
+
+
+def _span(s: ZoneState) -> tuple:
+    return s.start_pfn, s.spanned_pages, s.geometry
 
 
 def _short(lo: int, hi: int) -> str:
@@ -369,26 +136,22 @@ class ZoneView:
     def __init__(self, ax, state: Zone | ZoneState, *, mode: str = "auto", band: bool = True,
                  boundaries: bool = True, legend: str | bool = "present", title: str | None = None,
                  reduce: str = "worst", strip_max: int = 512, fixed_ylim: bool = False):
-        s = _state(state)
-        self.fixed_ylim = fixed_ylim
-        self.ax = ax
-        self.state = s
-        self.reduce = reduce
-        self.legend_mode = legend
+        s = ZoneState.of(state)
+        self.ax, self.state, self.reduce = ax, s, reduce
+        self.fixed_ylim, self.legend_mode, self.legend = fixed_ylim, legend, None
         self.layout = L = choose_layout(s, mode=mode, strip_max=strip_max)
         self.overlays: dict[str, list] = {}
         self.ranges: dict[str, tuple[int, int]] = {}
         self.marks: dict[str, Any] = {}
-        self.legend = None
         self.lines: dict[str, LineCollection] = {}
         g = s.geometry
         strip = L.mode == "strip"
         if strip:
             extent = (L.start_pfn, L.end_pfn, _STRIP[0], _STRIP[1])
-            hole_xy = _outline(L, L.start_pfn, L.end_pfn, *_STRIP)
+            hole_xy = range_outline(L, L.start_pfn, L.end_pfn, *_STRIP)
         else:
             extent = (0, L.row_pages, L.nrows, 0)
-            hole_xy = _outline(L, L.start_pfn, L.end_pfn)
+            hole_xy = range_outline(L, L.start_pfn, L.end_pfn)
         self.hole_patch = Polygon(hole_xy, closed=True, facecolor="white", edgecolor=HOLE_EDGE,
                                   hatch=HOLE_HATCH, linewidth=0, zorder=1)
         ax.add_patch(self.hole_patch)
@@ -419,39 +182,33 @@ class ZoneView:
         ax, L, g = self.ax, self.layout, self.state.geometry
         y0 = _BAND[0] if self.band is not None else _STRIP[0]
         if L.mode == "strip":
-            for name, step in (("pageblock", g.pageblock_nr_pages), ("max_order", g.max_order_nr_pages)):
+            steps = (("pageblock", g.pageblock_nr_pages), ("max_order", g.max_order_nr_pages))
+            for name, step in steps:
                 first = -(-(L.start_pfn + 1) // step) * step
                 xs = np.arange(first, L.end_pfn, step)
                 if xs.size > 256:
                     continue
-                segs = np.stack([np.stack([xs, np.full(xs.size, y0)], 1),
-                                 np.stack([xs, np.full(xs.size, _STRIP[1])], 1)], axis=1)
-                lc = LineCollection(segs, zorder=4, **STYLE[name]["line"])
+                lc = LineCollection(_segments(xs, y0, _STRIP[1]), zorder=4, **STYLE[name]["line"])
                 ax.add_collection(lc, autolim=False)
                 self.lines[name] = lc
             n = L.end_pfn - L.start_pfn
             if n <= 128:  # page separators, so pages can be counted
-                xs = np.arange(L.start_pfn + 1, L.end_pfn)
-                segs = np.stack([np.stack([xs, np.zeros(xs.size)], 1),
-                                 np.stack([xs, np.ones(xs.size)], 1)], axis=1)
-                lc = LineCollection(segs, colors="white", linewidths=0.6, zorder=3)
+                lc = LineCollection(_segments(np.arange(L.start_pfn + 1, L.end_pfn), *_STRIP),
+                                    colors="white", linewidths=0.6, zorder=3)
                 ax.add_collection(lc, autolim=False)
                 self.lines["page"] = lc
         else:
             W = g.max_order_nr_pages
             per_row = L.row_pages // W
             if 1 < per_row <= 64:
-                xs = np.arange(1, per_row) * W
-                segs = np.stack([np.stack([xs, np.zeros(xs.size)], 1),
-                                 np.stack([xs, np.full(xs.size, L.nrows)], 1)], axis=1)
-                lc = LineCollection(segs, zorder=4, **STYLE["max_order"]["line"])
+                lc = LineCollection(_segments(np.arange(1, per_row) * W, 0, L.nrows),
+                                    zorder=4, color="white",
+                                    linewidth=1.2 if per_row <= 16 else 0.6)
                 ax.add_collection(lc, autolim=False)
                 self.lines["max_order"] = lc
             if L.nrows <= 64:
-                ys = np.arange(1, L.nrows)
-                segs = np.stack([np.stack([np.zeros(ys.size), ys], 1),
-                                 np.stack([np.full(ys.size, L.row_pages), ys], 1)], axis=1)
-                lc = LineCollection(segs, colors="white", linewidths=0.5, zorder=3)
+                lc = LineCollection(_segments(np.arange(1, L.nrows), 0, L.row_pages, False),
+                                    colors="white", linewidths=0.5, zorder=3)
                 ax.add_collection(lc, autolim=False)
                 self.lines["row"] = lc
 
@@ -468,9 +225,6 @@ class ZoneView:
                 ax.xaxis.set_major_locator(MaxNLocator(12, integer=True))
             else:
                 ax.set_xticks(ticks)
-            if g.pageblock_nr_pages < unit and (L.end_pfn - L.start_pfn) // g.pageblock_nr_pages <= 128:
-                pfirst = -(-L.start_pfn // g.pageblock_nr_pages) * g.pageblock_nr_pages
-                ax.set_xticks(np.arange(pfirst, L.end_pfn + 1, g.pageblock_nr_pages), minor=True)
             ax.set_xlabel("PFN")
             yt = [0.5]
             yl = ["pages"]
@@ -487,17 +241,17 @@ class ZoneView:
             ax.set_ylim(L.nrows, 0)
             ax.yaxis.set_major_locator(MaxNLocator(8, integer=True))
             ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda y, _: f"{L.base + int(round(y)) * L.row_pages}"))
+                lambda y, _: f"{L.base + round(y) * L.row_pages}"))
             xt = [t for t in MaxNLocator(6, integer=True).tick_values(0, L.row_pages)
                   if 0 <= t <= L.row_pages]
-            ax.set_xticks(xt)
+            labels = [f"{t:g}" for t in xt]
+            if self.band is not None:  # name the side band with a tick of its own
+                xt.append(sum(self.band.get_extent()[:2]) / 2)
+                labels.append("blocks")
+            ax.set_xticks(xt, labels)
             ax.set_ylabel("first PFN of row")
             per = f", {L.cell_pages} pages per cell (worst kind shown)" if L.cell_pages > 1 else ""
             ax.set_xlabel(f"page offset in row ({L.row_pages} pages per row{per})")
-            if self.band is not None:
-                x0, x1 = self.band.get_extent()[:2]
-                ax.text((x0 + x1) / 2, -0.01 * L.nrows, "pageblocks", ha="center", va="bottom",
-                        fontsize="small")
         if title is None:
             title = (f"zone {s.name}: PFNs [{s.start_pfn}, {s.end_pfn}), "
                      f"MAX_ORDER {g.max_order}, pageblock_order {g.pageblock_order}")
@@ -517,6 +271,8 @@ class ZoneView:
             return
         y = sum(_BAND) / 2
         for k, t in enumerate(s.pageblocks):
+            if t == MigrateType.MOVABLE:
+                continue  # the common case stays unlabelled; the others get their letter
             x = s.pageblock_base + (k + 0.5) * pbn
             if not L.start_pfn <= x <= L.end_pfn:
                 continue
@@ -541,9 +297,8 @@ class ZoneView:
     # -------------------------------------------------------- updates
     def set_state(self, state: Zone | ZoneState) -> None:
         """Show another state of the same span (images updated in place)."""
-        s = _state(state)
-        if (s.start_pfn, s.spanned_pages, s.geometry) != (
-                self.state.start_pfn, self.state.spanned_pages, self.state.geometry):
+        s = ZoneState.of(state)
+        if _span(s) != _span(self.state):
             raise ValueError("set_state needs a zone with the same span and geometry; "
                              "draw a new ZoneView for another zone")
         self.state = s
@@ -558,9 +313,7 @@ class ZoneView:
         for arts in self.overlays.values():
             for a in arts:
                 a.remove()
-        self.overlays = {}
-        self.ranges = {}
-        self.marks = {}
+        self.overlays, self.ranges, self.marks = {}, {}, {}
 
     def _add(self, key: str, artist):
         self.overlays.setdefault(key, []).append(artist)
@@ -568,7 +321,8 @@ class ZoneView:
 
     def set_overlays(self, *, request=None, isolate=None, outer=None, head_tail: bool = True,
                      migrated: dict[int, int] | None = None, reclaimed=None, failed=None,
-                     busy: int | None = None, highlight=None, max_arrows: int = 64) -> None:
+                     busy: int | tuple[int, str] | None = None, highlight=None,
+                     max_arrows: int = 64) -> None:
         """Replace the overlays.
 
         :param request: ``(start, end)`` asked for.
@@ -582,14 +336,17 @@ class ZoneView:
         :param reclaimed: PFNs of clean page cache dropped instead of migrated.
         :param failed: ``[(block_lo, block_hi, unmovable_pfn, reason)]``
             (see :func:`isolation_failures`).
-        :param busy: the PFN where ``test_pages_isolated()`` stopped.
+        :param busy: the PFN where ``test_pages_isolated()`` stopped, or
+            ``(pfn, label)`` (see :func:`failure_mark`).
         :param highlight: ``(lo, hi)`` to outline (the range an event touched).
         """
         self.clear_overlays()
         L = self.layout
         req = _clip_range(L, request)
         if req:
-            self._range("request", req)
+            # in a grid the kept part of the outer range carries the same label
+            self._range("request", req, label=L.mode == "strip" or outer is None
+                        or outer[1] is None)
         iso = _clip_range(L, isolate)
         if iso:
             self._range("isolate", iso)
@@ -601,8 +358,10 @@ class ZoneView:
             self._reclaimed(reclaimed)
         for f in failed or ():
             self._failed(*f)
-        if busy is not None and L.start_pfn <= busy < L.end_pfn:
-            self._mark("busy", busy, f"busy: PFN {busy}")
+        if busy is not None:
+            pfn, text = busy if isinstance(busy, tuple) else (int(busy), f"busy: PFN {busy}")
+            if L.start_pfn <= pfn < L.end_pfn:
+                self._mark("busy", pfn, text)
         hl = _clip_range(L, highlight)
         if hl:
             self._highlight(hl)
@@ -615,14 +374,17 @@ class ZoneView:
             self.ax.set_ylim(*_YLIM)
             return
         top = _YLIM[1] if "migration" in self.overlays else 1.5
-        used = [_LEVELS[k] for k in _LEVELS if any(
-            r in self.ranges for r in {"request": ["request"], "isolate": ["isolate"],
-                                       "outer": ["outer", "outer_start", "head", "kept",
-                                                 "tail"]}[k])]
+        used = [_LEVELS.get(k, _LEVELS["outer"]) for k in self.ranges if k != "highlight"]
         bottom = min(used) - 0.43 if used else (_BAND[0] if self.band is not None else 0) - 0.15
         self.ax.set_ylim(bottom, top)
 
     # -------------------------------------------------------- overlay pieces
+    def _text(self, key: str, x, y, text: str, color: str, box: bool = False, **kw):
+        kw = {"ha": "center", "va": "top", "fontsize": 7.5, "zorder": 7, **kw}
+        if box:
+            kw["bbox"] = {"facecolor": "white", "alpha": 0.85, "pad": 1, "linewidth": 0}
+        return self._add(key, self.ax.text(float(x), float(y), text, color=color, **kw))
+
     def _bracket(self, key: str, lo: int, hi: int, y: float, label: str | None, style: str):
         ax = self.ax
         h = 0.22
@@ -630,8 +392,7 @@ class ZoneView:
                        zorder=6, clip_on=False, **STYLE[style]["line"])[0]
         self._add(key, line)
         if label:
-            self._add(key, ax.text((lo + hi) / 2, y - 0.06, label, ha="center", va="top",
-                                   fontsize=7.5, zorder=6, color=STYLE[style]["line"]["color"]))
+            self._text(key, (lo + hi) / 2, y - 0.06, label, STYLE[style]["line"]["color"])
 
     def _fit(self, lo: float, hi: float, *labels: str) -> str | None:
         """The first label that fits under [lo, hi) at the axes' current size (strip mode)."""
@@ -646,25 +407,22 @@ class ZoneView:
         return None
 
     def _poly(self, key: str, lo: int, hi: int, style: str, label: str | None = None):
-        poly = Polygon(_outline(self.layout, lo, hi), closed=True, fill=False, zorder=6,
+        poly = Polygon(range_outline(self.layout, lo, hi), closed=True, fill=False, zorder=6,
+                       path_effects=[withStroke(linewidth=4.5, foreground="white")],
                        **STYLE[style]["line"])
         self._add(key, self.ax.add_patch(poly))
-        if label:
+        if label and self.layout.nrows <= 16:
             x, r = self.layout.pos(lo)
-            self._add(key, self.ax.text(float(x), float(r), label, ha="left", va="bottom",
-                                        fontsize=7.5, zorder=7, color=STYLE[style]["line"]["color"],
-                                        bbox={"facecolor": "white", "alpha": 0.8, "pad": 1,
-                                              "linewidth": 0}))
+            self._text(key, x, r, label, STYLE[style]["line"]["color"], True, ha="left",
+                       va="bottom")
 
-    def _range(self, key: str, rng: tuple[int, int]):
-        lo, hi = rng
-        self.ranges[key] = (lo, hi)
+    def _range(self, key: str, rng: tuple[int, int], label: bool = True):
+        lo, hi = self.ranges[key] = rng
+        text = f"{'request' if key == 'request' else 'isolated'} {_short(lo, hi)}"
         if self.layout.mode == "strip":
-            name = {"request": "request", "isolate": "isolated"}[key]
-            self._bracket(key, lo, hi, _LEVELS[key], f"{name} {_short(lo, hi)}", key)
+            self._bracket(key, lo, hi, _LEVELS[key], text, key)
         else:
-            name = {"request": "request", "isolate": "isolated"}[key]
-            self._poly(key, lo, hi, key, f"{name} {_short(lo, hi)}" if key == "request" else None)
+            self._poly(key, lo, hi, key, text if key == "request" and label else None)
 
     def _outer(self, outer, req):
         L = self.layout
@@ -680,8 +438,7 @@ class ZoneView:
                 if strip:
                     self._add("outer", self.ax.plot([o_lo, o_lo], [y, y + 0.3], color=c,
                                                     linewidth=2, zorder=6)[0])
-                    self._add("outer", self.ax.text(o_lo, y - 0.06, f"outer_start {o_lo}",
-                                                    ha="center", va="top", fontsize=7.5, color=c))
+                    self._text("outer", o_lo, y - 0.06, f"outer_start {o_lo}", c)
                 else:
                     self._mark("outer", o_lo, f"outer_start {o_lo}", color=c)
             return
@@ -708,52 +465,62 @@ class ZoneView:
             c = STYLE["outer"]["line"]["color"]
             for pfn, txt, ha in ((o_lo, f"outer_start {o_lo} ", "right"),
                                  (o_hi, f" outer_end {o_hi}", "left")):
-                self._add("outer", self.ax.text(pfn, y + 0.11, txt, ha=ha, va="center",
-                                                fontsize=7.5, color=c, clip_on=False))
+                self._text("outer", pfn, y + 0.11, txt, c, ha=ha, va="center", clip_on=False)
 
     def _migration(self, migrated: dict[int, int], max_arrows: int):
         L, ax = self.layout, self.ax
         pairs = np.array(sorted(migrated.items()), dtype=np.int64).reshape(-1, 2)
-        inside = ((pairs >= L.start_pfn) & (pairs < L.end_pfn)).all(axis=1)
-        pairs = pairs[inside]
+        pairs = pairs[(pairs[:, 0] >= L.start_pfn) & (pairs[:, 0] < L.end_pfn)]
         src, dst = pairs[:, 0], pairs[:, 1]
         self.marks["migrated_src"], self.marks["migrated_dst"] = src, dst
         if not src.size:
             return
+        out = (dst < L.start_pfn) | (dst >= L.end_pfn)
         sx, sy = L.center(src)
-        dx, dy = L.center(dst)
         color = STYLE["arrow"]["line"]["color"]
         if L.mode == "strip":
+            # targets beyond the drawing: the arrow stops at the edge it leaves by
+            dx = np.where(dst < L.start_pfn, L.start_pfn, np.where(dst >= L.end_pfn, L.end_pfn,
+                                                                   dst + 0.5)).astype(float)
             span = max(1, L.end_pfn - L.start_pfn)
             h = 0.3 + (_ARC_MAX - 0.3) * np.minimum(1.0, np.abs(dx - sx) / (0.5 * span))
             t = np.linspace(0, 1, 25)
-            for k in range(src.size):
-                xs = sx[k] + (dx[k] - sx[k]) * t
-                ys = _STRIP[1] + h[k] * 4 * t * (1 - t)
-                verts = np.column_stack([xs, ys])
-                if src.size <= max_arrows:
+            arcs = [np.column_stack([sx[k] + (dx[k] - sx[k]) * t,
+                                     _STRIP[1] + h[k] * 4 * t * (1 - t)]) for k in range(src.size)]
+            self.marks["arrow_ends"] = np.column_stack([sx, np.full(sx.size, _STRIP[1]),
+                                                        dx, np.full(dx.size, _STRIP[1])])
+            if src.size <= max_arrows:
+                for verts in arcs:
                     arr = FancyArrowPatch(path=Path(verts), arrowstyle="-|>", mutation_scale=8,
                                           color=color, linewidth=0.9, zorder=7,
                                           shrinkA=0, shrinkB=0)
                     self._add("migration", ax.add_patch(arr))
-                else:
-                    verts_all = self.marks.setdefault("_arcs", [])
-                    verts_all.append(verts)
-            if src.size > max_arrows:
-                lc = LineCollection(self.marks.pop("_arcs"), colors=color, linewidths=0.5,
-                                    zorder=7, alpha=0.6)
+            else:
+                lc = LineCollection(arcs, colors=color, linewidths=0.5, zorder=7, alpha=0.6)
                 self._add("migration", ax.add_collection(lc, autolim=False))
                 self._add("migration", ax.scatter(dx, np.full(dx.size, _STRIP[1] + 0.05),
                                                   marker="v", s=10, color=color, zorder=7))
+            if out.any():
+                for side, sel, x, ha in (("below", dst < L.start_pfn, L.start_pfn, "left"),
+                                         ("beyond", dst >= L.end_pfn, L.end_pfn, "right")):
+                    if sel.any():
+                        self._text("migration", x, _YLIM[1] - 0.02, f" {int(sel.sum())} moved "
+                                   f"to PFNs {side} this view ", color, True, ha=ha, fontsize=7)
         else:
-            if src.size <= 256:
+            if out.any():
+                self._text("migration", L.row_pages, 0, f"{int(out.sum())} of {src.size} moved "
+                           "to PFNs outside this view ", color, True, ha="right", va="top",
+                           fontsize=7)
+            dx, dy = L.center(dst[~out])
+            if src.size <= 32 and not out.any():
                 segs = np.stack([np.column_stack([sx, sy]), np.column_stack([dx, dy])], axis=1)
-                lc = LineCollection(segs, colors=color, linewidths=0.6, zorder=7, alpha=0.7)
+                lc = LineCollection(segs, colors=color, linewidths=0.6, zorder=7, alpha=0.7,
+                                    path_effects=[withStroke(linewidth=2, foreground="white")])
                 self._add("migration", ax.add_collection(lc, autolim=False))
-            self._add("migration", ax.scatter(sx, sy, marker="x", s=14, color=color, zorder=8,
-                                              linewidths=0.8, label="migrated from"))
-            self._add("migration", ax.scatter(dx, dy, marker="o", s=14, facecolors="none",
-                                              edgecolors=color, zorder=8, linewidths=0.8,
+            self._add("migration", ax.scatter(sx, sy, marker="x", s=16, color=color, zorder=8,
+                                              linewidths=1.0, label="migrated from"))
+            self._add("migration", ax.scatter(dx, dy, marker="o", s=16, facecolors="white",
+                                              edgecolors=color, zorder=8, linewidths=1.0,
                                               label="migrated to"))
 
     def _reclaimed(self, pfns):
@@ -776,13 +543,14 @@ class ZoneView:
         self._add(key, self.ax.scatter([x], [y], marker="o", s=90, facecolors="none",
                                        edgecolors=color, linewidths=1.8, zorder=9))
         if L.mode == "strip":
-            ty, va = _STRIP[1] + 0.08, "bottom"
+            ty, frac = _STRIP[1] + 0.08, (float(x) - L.start_pfn) / max(1, L.end_pfn - L.start_pfn)
         else:
-            ty, va = float(y) - 0.6, "bottom"
-        self._add(key, self.ax.text(float(x), ty, label, ha="center", va=va, fontsize=7.5,
-                                    color=color, zorder=9,
-                                    bbox={"facecolor": "white", "alpha": 0.85, "pad": 1,
-                                          "linewidth": 0}))
+            ty, frac = float(y) + 0.6, float(x) / L.row_pages
+        # keep the label inside the axes: left-aligned near the left edge, and so on
+        ha = "left" if frac < 0.2 else "right" if frac > 0.8 else "center"
+        dx = {"left": -0.5, "right": 0.5, "center": 0.0}[ha] * L.cell_pages
+        self._text(key, float(x) + dx, ty, label, color, True, ha=ha, zorder=9,
+                   va="bottom" if L.mode == "strip" else "top")
 
     def _failed(self, lo: int, hi: int, pfn: int | None, reason: str):
         L, ax = self.layout, self.ax
@@ -791,15 +559,15 @@ class ZoneView:
         if L.mode == "strip" and self.band is not None:
             cx = (max(lo, L.start_pfn) + min(hi, L.end_pfn)) / 2
             self._add("failed", ax.scatter([cx], [sum(_BAND) / 2], marker="x", s=70, color=color,
-                                           linewidths=2.2, zorder=8))
+                                           linewidths=2.2, zorder=8, path_effects=_HALO))
         elif self.band is not None:
-            group, cols = _band_columns(L, self.state.geometry)
+            group, cols = band_columns(L, self.state.geometry)
             x0, x1 = self.band.get_extent()[:2]
             bx, br = L.pos(lo)
             col = int(bx) // (self.state.geometry.pageblock_nr_pages * group)
             cx = x0 + (col + 0.5) * (x1 - x0) / cols
             self._add("failed", ax.scatter([cx], [float(br) + 0.5], marker="x", s=50, color=color,
-                                           linewidths=2, zorder=8))
+                                           linewidths=2, zorder=8, path_effects=_HALO))
         if pfn is not None and L.start_pfn <= pfn < L.end_pfn:
             self._mark("failed", int(pfn), reason)
 
@@ -808,7 +576,7 @@ class ZoneView:
         self.ranges["highlight"] = (lo, hi)
         L = self.layout
         y0 = _BAND[0] - 0.08 if self.band is not None else -0.08
-        xy = _outline(L, lo, hi, y0, _STRIP[1] + 0.08)
+        xy = range_outline(L, lo, hi, y0, _STRIP[1] + 0.08)
         self._add("highlight", self.ax.add_patch(Polygon(
             xy, closed=True, facecolor="#EE3377", alpha=0.12, zorder=1.5, linewidth=0)))
         self._add("highlight", self.ax.add_patch(Polygon(
@@ -879,19 +647,27 @@ def _trace(result):
 def isolation_failures(result) -> list[tuple[int, int, int | None, str]]:
     """``(block_lo, block_hi, unmovable_pfn, reason)`` for each block that refused isolation."""
     out = []
-    for e in getattr(result, "events", ()) or ():
+    tr = getattr(result, "events", None) or []
+    z = getattr(tr, "initial", None)
+    for e in tr:
         if e.func == "set_migratetype_isolate" and e.fields.get("ret"):
             pfn = e.fields.get("unmovable_pfn")
-            kind = ""
-            tr = getattr(result, "events", None)
-            if pfn is not None and hasattr(tr, "initial"):
-                z = tr.initial
-                if z.start_pfn <= pfn < z.end_pfn:
-                    kind = f" ({chr(z.kinds()[pfn - z.start_pfn])})"
-            reason = f"PFN {pfn}{kind} unmovable: block not isolated" if pfn is not None else \
-                "block not isolated"
+            kind = f" ({chr(z.kinds()[pfn - z.start_pfn])})" if z and pfn is not None else ""
+            reason = f"PFN {pfn}{kind} unmovable: block not isolated"
             out.append((int(e.start_pfn), int(e.end_pfn), pfn, reason))
     return out
+
+
+def failure_mark(result) -> tuple[int, str] | None:
+    """``(pfn, label)`` of the page that stopped a failed call after isolation, if any:
+    where ``test_pages_isolated()`` or ``isolate_freepages_range()`` gave up."""
+    if result.failed_stage == "test_pages_isolated" and result.busy_pfn is not None:
+        return int(result.busy_pfn), f"busy: PFN {result.busy_pfn}"
+    if result.failed_stage == "isolate_freepages_range":
+        for e in reversed(getattr(result, "events", None) or []):
+            if e.func == "isolate_freepages_range" and e.fields.get("stop_pfn") is not None:
+                return int(e.fields["stop_pfn"]), f"not free: PFN {e.fields['stop_pfn']}"
+    return None
 
 
 def _initial(result) -> ZoneState:
@@ -904,7 +680,7 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     Pageblock and MAX_ORDER boundaries are drawn and listed in the legend;
     two arrows show the rounding.
     """
-    s = _state(zone)
+    s = ZoneState.of(zone)
     g = s.geometry
     iso = (max(s.start_pfn, g.pfn_max_align_down(start)), min(s.end_pfn, g.pfn_max_align_up(end)))
     kw.setdefault("title", f"pfn_max_align: request [{start}, {end}) is isolated as "
@@ -912,21 +688,18 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     view = draw_zone(ax, s, request=(start, end), isolate=iso, **kw)
     if view.legend is not None:
         handles = view.legend.legend_handles
-        from .colors import overlay_legend_handles
         view.legend.remove()
-        view.legend = ax.legend(handles=[*handles, *overlay_legend_handles()[:3]],
+        view.legend = ax.legend(handles=[*handles, *overlay_legend_handles()[:4]],
                                 loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4,
                                 fontsize="small", frameon=False)
     if view.layout.mode == "strip":
         y = _LEVELS["isolate"] + 0.1
+        c = STYLE["isolate"]["line"]["color"]
         for a, b, txt in ((start, iso[0], "align down"), (end, iso[1], "align up")):
             if a != b:
-                ann = ax.annotate("", xy=(b, y), xytext=(a, y),
-                                  arrowprops={"arrowstyle": "->", "color": STYLE["isolate"]["line"]["color"],
-                                              "linewidth": 1.2}, zorder=7)
-                view._add("align", ann)
-                view._add("align", ax.text((a + b) / 2, y + 0.05, txt, ha="center", va="bottom",
-                                           fontsize=7, color=STYLE["isolate"]["line"]["color"]))
+                view._add("align", ax.annotate("", xy=(b, y), xytext=(a, y), zorder=7, arrowprops={
+                    "arrowstyle": "->", "color": c, "linewidth": 1.2}))
+                view._text("align", (a + b) / 2, y + 0.05, txt, c, va="bottom", fontsize=7)
     return view
 
 
@@ -952,8 +725,7 @@ def draw_isolation(ax, result, when: str = "during", **kw) -> ZoneView:
         st = ZoneState.of(tr.final())
     else:
         raise ValueError(f"when must be 'before', 'during' or 'after', not {when!r}")
-    what = {"before": "before", "during": "during", "after": "after"}[when]
-    kw.setdefault("title", f"pageblock types {what} start_isolate_page_range("
+    kw.setdefault("title", f"pageblock types {when} start_isolate_page_range("
                            f"{result.isolate_start}, {result.isolate_end})"
                   + (" - refused" if failed else ""))
     return draw_zone(ax, st, isolate=(result.isolate_start, result.isolate_end),
@@ -994,8 +766,7 @@ def draw_head_tail(ax, result, **kw) -> ZoneView:
         t = f"outer_start not reached ({result.failed_stage})"
     kw.setdefault("title", t)
     return draw_zone(ax, st, request=(result.start, result.end),
-                     outer=(result.outer_start, result.outer_end), busy=result.busy_pfn
-                     if result.failed_stage == "test_pages_isolated" else None, **kw)
+                     outer=(result.outer_start, result.outer_end), busy=failure_mark(result), **kw)
 
 
 # ------------------------------------------------------------------ free lists
@@ -1012,60 +783,105 @@ def _counts(x) -> np.ndarray:
     return a
 
 
+class FreeListsView:
+    """A pagetypeinfo-style chart, updatable in place: free blocks per order,
+    stacked by migratetype, optionally two sets side by side (the second hatched).
+
+    Each set is one PolyCollection of rectangles (one per order and type),
+    so an update is ``set_verts``, not a new bar chart.
+    """
+
+    def __init__(self, ax, counts, compare=None, *, labels=("before", "after"),
+                 unit: str = "blocks", title: str | None = None, legend: bool = True,
+                 annotate: bool = True):
+        if unit not in ("blocks", "pages"):
+            raise ValueError(f"unit must be 'blocks' or 'pages', not {unit!r}")
+        self.ax, self.unit, self.labels, self.annotate = ax, unit, labels, annotate
+        self.nsets = 1 if compare is None else 2
+        c0 = _counts(counts)
+        self.max_order = c0.shape[0]
+        colors = [MIGRATETYPE_COLORS[t] for t in MigrateType] * self.max_order
+        self.collections = []
+        for j in range(self.nsets):
+            pc = PolyCollection([], facecolors=colors, edgecolors="white", linewidths=0.4,
+                                hatch="////" if j else None, zorder=2)
+            ax.add_collection(pc, autolim=False)
+            self.collections.append(pc)
+        self.texts: list = []
+        ax.set_xticks(np.arange(self.max_order))
+        ax.set_xlim(-0.6, self.max_order - 0.4)
+        ax.set_xlabel("order")
+        ax.set_ylabel(f"free {unit}")
+        ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        ax.grid(axis="y", color="#EEEEEE", zorder=0)
+        ax.set_axisbelow(True)
+        if title is None:
+            title = "free lists per order and migratetype, as /proc/pagetypeinfo counts them"
+        if title:
+            ax.set_title(title, fontsize="medium")
+        self.legend = None
+        if legend:
+            handles = migratetype_legend_handles()
+            if self.nsets == 2:
+                handles += [Patch(facecolor="#BBBBBB", edgecolor="white", label=labels[0]),
+                            Patch(facecolor="#BBBBBB", edgecolor="white", hatch="////",
+                                  label=labels[1])]
+            self.legend = ax.legend(handles=handles, fontsize="x-small", frameon=False,
+                                    loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        self.set_counts(counts, compare)
+
+    def set_counts(self, counts, compare=None) -> None:
+        """Show new counts (a Zone, a ZoneState or a (max_order, 6) array per set)."""
+        sets = [_counts(counts)] + ([] if compare is None else [_counts(compare)])
+        if len(sets) != self.nsets or any(c.shape != (self.max_order, len(MigrateType))
+                                          for c in sets):
+            raise ValueError("set_counts needs as many sets, of the same shape, as at creation")
+        orders = np.arange(self.max_order)
+        scale = (1 << orders)[:, None] if self.unit == "pages" else 1
+        width = 0.8 / self.nsets
+        for t in self.texts:
+            t.remove()
+        self.texts = []
+        self.values, self.totals = [], []
+        for j, c in enumerate(sets):
+            vals = (c * scale).astype(float)
+            top = np.cumsum(vals, axis=1)
+            bottom = top - vals
+            x0 = orders + (j - (self.nsets - 1) / 2) * width - width * 0.46
+            x1 = x0 + width * 0.92
+            X0, X1 = np.repeat(x0, len(MigrateType)), np.repeat(x1, len(MigrateType))
+            B, T = bottom.ravel(), top.ravel()
+            verts = np.stack([np.column_stack(c) for c in ((X0, B), (X1, B), (X1, T), (X0, T))], 1)
+            self.collections[j].set_verts(verts)
+            self.values.append(vals)
+            self.totals.append(top[:, -1].copy())
+            if self.annotate and self.max_order <= 12:
+                for xi, tot in zip((x0 + x1) / 2, top[:, -1]):
+                    if tot:
+                        self.texts.append(self.ax.text(xi, tot, f"{int(tot)}", ha="center",
+                                                       va="bottom", fontsize=6.5))
+        ymax = max(float(t.max()) for t in self.totals)
+        self.ax.set_ylim(0, max(1.0, ymax * 1.15))
+
+    def arrays(self) -> dict[str, Any]:
+        """The drawn values: per set, a (max_order, 6) array and the per-order totals."""
+        return {"values": [v.copy() for v in self.values],
+                "totals": [t.copy() for t in self.totals]}
+
+
 def draw_free_lists(ax, zone_or_counts, *, compare=None, labels=("before", "after"),
                     unit: str = "blocks", title: str | None = None, legend: bool = True,
-                    annotate: bool = True) -> dict[str, Any]:
+                    annotate: bool = True) -> FreeListsView:
     """A pagetypeinfo-style chart: free blocks per order, stacked by migratetype.
 
-    :param zone_or_counts: a Zone or its ``free_list_counts()`` (max_order x 6).
-    :param compare: a second zone or counts drawn as a hatched bar beside
-        each order (``labels`` names the two).
+    :param zone_or_counts: a Zone, a ZoneState or ``zone.free_list_counts()``.
+    :param compare: a second zone (or counts) drawn hatched beside each order,
+        e.g. the zone after a call; ``labels`` names the two in the legend.
     :param unit: ``"blocks"`` (as /proc/pagetypeinfo counts) or ``"pages"``.
-    :return: ``{"bars": [BarContainer ...], "counts": [array ...], "totals": [...]}``.
+    :return: the :class:`FreeListsView` (``.arrays()`` gives the drawn values).
     """
-    if unit not in ("blocks", "pages"):
-        raise ValueError(f"unit must be 'blocks' or 'pages', not {unit!r}")
-    sets = [_counts(zone_or_counts)] + ([] if compare is None else [_counts(compare)])
-    mo = sets[0].shape[0]
-    orders = np.arange(mo)
-    scale = (1 << orders)[:, None] if unit == "pages" else 1
-    width = 0.8 / len(sets)
-    out: dict[str, Any] = {"bars": [], "counts": [], "totals": []}
-    for j, c in enumerate(sets):
-        vals = (c * scale).astype(float)
-        x = orders + (j - (len(sets) - 1) / 2) * width
-        bottom = np.zeros(mo)
-        for t in MigrateType:
-            bc = ax.bar(x, vals[:, t], width * 0.92, bottom=bottom,
-                        color=MIGRATETYPE_COLORS[t], edgecolor="white", linewidth=0.4,
-                        hatch="///" if j == 1 else None, zorder=2)
-            out["bars"].append(bc)
-            bottom += vals[:, t]
-        out["counts"].append(c.copy())
-        out["totals"].append(bottom.copy())
-        if annotate and mo <= 12:
-            for xi, tot in zip(x, bottom):
-                if tot:
-                    ax.text(xi, tot, f"{int(tot)}", ha="center", va="bottom", fontsize=6.5)
-    ax.set_xticks(orders)
-    ax.set_xlabel("order")
-    ax.set_ylabel(f"free {unit}")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(axis="y", color="#EEEEEE", zorder=0)
-    ax.set_axisbelow(True)
-    ymax = max(float(t.max()) for t in out["totals"]) if out["totals"] else 0
-    ax.set_ylim(0, max(1.0, ymax * 1.15))
-    if title is None:
-        title = "free lists per order and migratetype (/proc/pagetypeinfo)"
-        if compare is not None:
-            title += f": {labels[0]} plain, {labels[1]} hatched"
-    if title:
-        ax.set_title(title, fontsize="medium")
-    if legend:
-        present = sorted({int(t) for c in sets for t in np.flatnonzero(c.sum(axis=0))})
-        ax.legend(handles=migratetype_legend_handles(present or [MigrateType.MOVABLE]),
-                  fontsize="small", frameon=False, loc="upper right")
-    return out
+    return FreeListsView(ax, zone_or_counts, compare, labels=labels, unit=unit, title=title,
+                         legend=legend, annotate=annotate)
 
 
 # ------------------------------------------------------------------ multi-panel figure
@@ -1078,25 +894,26 @@ class ResultFigure:
     :func:`plot_result` make one with pyplot.
     """
 
-    def __init__(self, fig, *, strip_max: int = 512, max_arrows: int = 64):
+    def __init__(self, fig, *, strip_max: int = 512, max_arrows: int = 64, legend: bool = True,
+                 suptitle: bool = True):
         self.fig = fig
-        gs = fig.add_gridspec(3, 1, height_ratios=[1.25, 1.25, 0.8], hspace=0.55,
-                              left=0.09, right=0.98, top=0.92, bottom=0.16)
+        self.show_legend, self.show_suptitle = legend, suptitle
+        gs = fig.add_gridspec(3, 1, height_ratios=[1.25, 1.25, 0.8], hspace=0.5,
+                              left=0.09, right=0.98, top=0.91 if suptitle else 0.95,
+                              bottom=0.16 if legend else 0.07)
         self.ax_before = fig.add_subplot(gs[0])
         self.ax_after = fig.add_subplot(gs[1])
         self.ax_free = fig.add_subplot(gs[2])
         self.before: ZoneView | None = None
         self.after: ZoneView | None = None
-        self.free: dict[str, Any] | None = None
+        self.free: FreeListsView | None = None
         self.legend = None
-        self.strip_max = strip_max
-        self.max_arrows = max_arrows
-        self.suptitle = fig.suptitle("", fontsize="medium", fontfamily="monospace")
+        self.strip_max, self.max_arrows = strip_max, max_arrows
+        self.suptitle = fig.suptitle("", fontsize="small", fontfamily="monospace", wrap=True)
 
     def _view(self, which: str, ax, state: ZoneState, title: str) -> ZoneView:
         view = getattr(self, which)
-        if view is None or (view.state.start_pfn, view.state.spanned_pages, view.state.geometry) != (
-                state.start_pfn, state.spanned_pages, state.geometry):
+        if view is None or _span(view.state) != _span(state):
             ax.clear()
             view = ZoneView(ax, state, legend=False, title=title, strip_max=self.strip_max,
                             fixed_ylim=True)
@@ -1113,33 +930,40 @@ class ResultFigure:
         a = ZoneState.of(after) if after is not None else ZoneState.of(_trace(result).final())
         r = result
         failed = isolation_failures(r)
-        vb = self._view("before", self.ax_before, b,
-                        f"before: request [{r.start}, {r.end}), isolated [{r.isolate_start}, "
-                        f"{r.isolate_end})" + (f", {len(r.migrated)} migrated" if r.migrated else ""))
+        lo, hi = call_window(b, r.start, r.end, strip_max=self.strip_max)
+        where = "" if (lo, hi) == (b.start_pfn, b.end_pfn) else f" (PFNs [{lo}, {hi}) shown)"
+        moved = f", {len(r.migrated)} migrated" if r.migrated else ""
+        vb = self._view("before", self.ax_before, b.window(lo, hi),
+                        f"before: request [{r.start}, {r.end}), isolated "
+                        f"[{r.isolate_start}, {r.isolate_end}){moved}{where}")
+        self.ax_before.set_xlabel("")  # the after panel below names the axis
         vb.set_overlays(request=(r.start, r.end), isolate=(r.isolate_start, r.isolate_end),
                         migrated=r.migrated, reclaimed=r.reclaimed, failed=failed,
                         max_arrows=self.max_arrows)
-        from ..contig import errname
-        if r.ok:
-            at = (f"after: ret 0, outer [{r.outer_start}, {r.outer_end}), head and tail freed back")
-        else:
-            at = f"after: ret {errname(r.ret)}, failed in {r.failed_stage}"
-        va = self._view("after", self.ax_after, a, at)
+        at = (f"after: ret 0, outer [{r.outer_start}, {r.outer_end}), head and tail freed back"
+              if r.ok else f"after: ret {errname(r.ret)}, failed in {r.failed_stage}")
+        va = self._view("after", self.ax_after, a.window(lo, hi), at + where)
         va.set_overlays(request=(r.start, r.end), outer=(r.outer_start, r.outer_end),
-                        busy=r.busy_pfn if r.failed_stage == "test_pages_isolated" else None)
-        self.ax_free.clear()
-        self.free = draw_free_lists(self.ax_free, b, compare=a, legend=False,
-                                    title="free blocks per order: before plain, after hatched")
-        self.suptitle.set_text(r.summary())
+                        busy=failure_mark(r))
+        if self.free is None or self.free.max_order != b.geometry.max_order:
+            self.ax_free.clear()
+            self.free = FreeListsView(self.ax_free, b, a, legend=False, annotate=False,
+                                      title="free blocks per order and migratetype: "
+                                            "before plain, after hatched")
+        else:
+            self.free.set_counts(b, a)
+        self.suptitle.set_text(r.summary() if self.show_suptitle else "")
         self._legend(b, a)
 
     def _legend(self, b: ZoneState, a: ZoneState) -> None:
         if self.legend is not None:
             self.legend.remove()
+            self.legend = None
+        if not self.show_legend:
+            return
         kinds = "".join(sorted(set(b.present_kinds()) | set(a.present_kinds()) | {"."},
                                key=KIND_ORDER.index))
         types = sorted({*b.present_types(), *a.present_types(), MigrateType.ISOLATE})
-        from .colors import overlay_legend_handles
         handles = kind_legend_handles(kinds) + migratetype_legend_handles(types) + \
             overlay_legend_handles()[1:]
         self.legend = self.fig.legend(handles=handles, loc="lower center", ncol=5,
@@ -1149,7 +973,7 @@ class ResultFigure:
     def arrays(self) -> dict[str, Any]:
         return {"before": self.before.arrays() if self.before else None,
                 "after": self.after.arrays() if self.after else None,
-                "free": self.free}
+                "free": self.free.arrays() if self.free else None}
 
 
 def plot_result(result, *, fig=None, figsize=(10, 7.5), strip_max: int = 512) -> Any:
@@ -1171,5 +995,5 @@ def plot_result(result, *, fig=None, figsize=(10, 7.5), strip_max: int = 512) ->
 def show_zone(zone: Zone | ZoneState, *, figsize=(10, 3.2), **kw) -> ZoneView:
     """``plt.subplots`` + :func:`draw_zone`: one zone in a figure of its own."""
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    _fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return draw_zone(ax, zone, **kw)

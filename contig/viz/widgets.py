@@ -1,0 +1,540 @@
+"""Interactive apps for the course, made of plain ipywidgets.
+
+* :class:`RangeExplorer`: pick a zone, move ``[start, end)``, see what
+  ``alloc_contig_range()`` does (before, after, free lists) and the result
+  line exactly as :meth:`contig.ContigResult.summary` prints it.
+* :class:`StepPlayer`: play a recorded call event by event, the zone redrawn
+  as it was after each event, with the event's ``why``.
+
+Each app builds its widgets and one :class:`matplotlib.figure.Figure` once.
+A change runs a plain method (``update`` / ``step_to``) that updates the
+artists in place and puts one PNG into an ``Output`` widget, replacing the
+previous one (never stacking figures, never flickering; an unchanged
+picture is not sent again).  The PNG is rendered by matplotlib's Agg
+canvas, as the inline backend does, so the apps look the same under
+``%matplotlib inline``, ``widget`` or none.  Wrong input (out of range,
+start not below end, a model error) is answered in the result text, never
+with a traceback.
+
+Every app has ``.widget`` (the top-level box) and displays as it;
+``figure_arrays()`` returns what was drawn, for tests and notebooks.
+CSS classes for browser tests: ``contig-range``, ``contig-start``,
+``contig-end``, ``contig-result``, ``contig-plot``, ``contig-step``,
+``contig-why``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as ipw
+from matplotlib.figure import Figure
+
+from ..contig import ContigResult, alloc_contig_range
+from ..zone import MigrateType, Zone
+from .colors import (
+    HOLE_EDGE,
+    KIND_COLORS,
+    KIND_LABELS,
+    KIND_ORDER,
+    MIGRATETYPE_COLORS,
+    MIGRATETYPE_LABELS,
+)
+from .plot import (
+    STYLE,
+    FreeListsView,
+    ResultFigure,
+    ZoneState,
+    ZoneView,
+    call_window,
+    isolation_failures,
+)
+
+__all__ = ["RangeExplorer", "StepPlayer", "legend_html", "render_png"]
+
+
+# ------------------------------------------------------------------ helpers
+def render_png(fig: Figure, dpi: float | None = None, tight: bool = False) -> bytes:
+    """The figure as PNG bytes, as the inline backend renders it.
+
+    The apps lay their figures out with fixed margins, so they skip the
+    inline backend's ``bbox_inches="tight"`` (which draws everything twice).
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None,
+                metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _png_output(png: bytes, fig: Figure) -> dict[str, Any]:
+    w, h = (int(v) for v in fig.get_size_inches() * fig.dpi)
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(png).decode("ascii"),
+                     "text/plain": f"<Figure size {w}x{h} with {len(fig.axes)} Axes>"}}
+
+
+def legend_html() -> str:
+    """The colour key of page kinds, pageblock types and lines, as HTML (drawn once)."""
+    def sw(color: str, label: str, extra: str = "") -> str:
+        return (f'<span style="display:inline-block;margin:0 10px 2px 0;white-space:nowrap">'
+                f'<span style="display:inline-block;width:12px;height:12px;vertical-align:-2px;'
+                f'background:{color};border:1px solid #777;{extra}"></span> '
+                f"{html.escape(label)}</span>")
+
+    def ln(style: str, label: str, dash: bool = False) -> str:
+        c = STYLE[style]["line"]["color"]
+        return (f'<span style="display:inline-block;margin:0 10px 2px 0;white-space:nowrap">'
+                f'<span style="display:inline-block;width:18px;vertical-align:3px;border-top:2px '
+                f'{"dashed" if dash else "solid"} {c}"></span> {html.escape(label)}</span>')
+
+    hatch = (f"background:repeating-linear-gradient(45deg,#fff 0 2px,{HOLE_EDGE} 2px 3px);")
+    kinds = "".join(sw(KIND_COLORS[c], KIND_LABELS[c], hatch if c == "#" else "")
+                    for c in KIND_ORDER)
+    types = "".join(sw(MIGRATETYPE_COLORS[t], "block " + MIGRATETYPE_LABELS[t])
+                    for t in MigrateType)
+    lines = (ln("request", "request [start, end)") + ln("isolate", "isolated range", True)
+             + ln("outer", "[outer_start, outer_end)") + ln("head", "head / tail freed back", True)
+             + ln("highlight", "this step"))
+    return (f'<div style="font-size:11px;line-height:1.5">{kinds}<br>{types}<br>{lines}</div>')
+
+
+class _Source:
+    """One entry of the zone picker: how to build its zone and what to run."""
+
+    def __init__(self, name: str, obj: Any):
+        self.name = name
+        self.obj = obj
+        self.title = getattr(obj, "title", "") if not isinstance(obj, Zone) else ""
+        self.description = getattr(obj, "description", "") if not isinstance(obj, Zone) else ""
+        self._zone: Zone | None = None
+
+    def zone(self) -> Zone:
+        if self._zone is None:
+            o = self.obj
+            if isinstance(o, Zone):
+                z = o.copy()
+            elif callable(getattr(o, "zone", None)):      # a contig.scenarios.Scenario
+                z = o.zone()
+            elif callable(o):                             # a factory: () -> Zone or Scenario
+                z = o()
+                if not isinstance(z, Zone) and callable(getattr(z, "zone", None)):
+                    self.obj, self.title = z, getattr(z, "title", "")
+                    self.description = getattr(z, "description", "")
+                    z = z.zone()
+            else:
+                raise TypeError(f"zone source {self.name!r} is not a Zone, a scenario or a "
+                                f"callable returning one: {type(o).__name__}")
+            if not isinstance(z, Zone):
+                raise TypeError(f"zone source {self.name!r} gave {type(z).__name__}, not a Zone")
+            self._zone = z
+        return self._zone
+
+    def suggested(self) -> tuple[int, int] | None:
+        s, e = getattr(self.obj, "start", None), getattr(self.obj, "end", None)
+        return (int(s), int(e)) if isinstance(s, int) and isinstance(e, int) else None
+
+    def run(self, start: int, end: int) -> tuple[Zone, ContigResult]:
+        """alloc_contig_range() on a copy of the zone, with the scenario's options.
+
+        :return: (the copy, changed by the call; the result).
+        """
+        opts = dict(getattr(self.obj, "options", {}) or {})
+        if "busy_pfns" in opts:
+            opts["busy_pfns"] = [p for p in opts["busy_pfns"] if start <= p < end]
+        mt = getattr(self.obj, "migratetype", MigrateType.MOVABLE)
+        z = self.zone().copy()
+        return z, alloc_contig_range(z, start, end, mt, **opts)
+
+
+def _sources(zones) -> dict[str, _Source]:
+    if zones is None:
+        from ..scenarios import SCENARIOS  # imported only when asked for
+        zones = SCENARIOS
+    if isinstance(zones, Zone) or callable(getattr(zones, "zone", None)):
+        zones = {getattr(zones, "name", "zone") or "zone": zones}
+    if not isinstance(zones, Mapping) or not zones:
+        raise TypeError("zones must be a Zone, a scenario, or a non-empty mapping "
+                        "name -> Zone / scenario / callable returning one")
+    return {str(k): _Source(str(k), v) for k, v in zones.items()}
+
+
+def _message(text: str) -> str:
+    return (f'<div style="color:#CC3311"><b>{html.escape(text)}</b></div>')
+
+
+def _result_html(r: ContigResult, description: str = "") -> str:
+    parts = [f'<code style="font-size:12px">{html.escape(r.summary())}</code>']
+    if r.log:
+        parts.append("<pre style='margin:2px 0'>" + html.escape("\n".join(r.log)) + "</pre>")
+    if description:
+        parts.append(f'<div style="color:#555;font-size:12px">{html.escape(description)}</div>')
+    return "".join(parts)
+
+
+class _App:
+    """Shared display plumbing: one PNG in ``self.out``, replaced on each change."""
+
+    fig: Figure
+    out: ipw.Output
+    widget: ipw.Box
+    dpi: float
+
+    def _render(self) -> bool:
+        """Put the figure into the Output; False if the picture did not change."""
+        png = render_png(self.fig, self.dpi)
+        if png == self._png:
+            return False
+        self._png = png
+        self.renders += 1
+        # one output, replaced atomically (what clear_output(wait=True) + display() does)
+        self.out.outputs = (_png_output(png, self.fig),)
+        return True
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+# ------------------------------------------------------------------ RangeExplorer
+class RangeExplorer(_App):
+    """Choose a zone and a range; see what ``alloc_contig_range()`` makes of it.
+
+    :param zones: a mapping name -> Zone, scenario (``contig.scenarios.SCENARIOS``
+        entries) or callable returning one; a single Zone; or None for
+        ``contig.scenarios.SCENARIOS``.
+    :param zone: the name to start with (default: the first).
+    :param start, end: the first range (default: the scenario's suggestion,
+        else the first MAX_ORDER block of the zone).
+    :param live: run on every change (else only on the Run button).
+
+    Typed setters: :meth:`set_zone`, :meth:`set_range`; the callback
+    :meth:`update`; what is shown: :attr:`state`, :attr:`result`,
+    :meth:`figure_arrays`.
+    """
+
+    def __init__(self, zones=None, *, zone: str | None = None, start: int | None = None,
+                 end: int | None = None, live: bool = True, figsize=(9.6, 6.4), dpi: float = 80,
+                 strip_max: int = 512):
+        self.sources = _sources(zones)
+        self.dpi = dpi
+        self.renders = 0
+        self.runs = 0
+        self._png: bytes | None = None
+        self._guard = False
+        self._last: tuple | None = None
+        self.result: ContigResult | None = None
+        self.state: dict[str, Any] = {}
+        names = list(self.sources)
+        opts = [(f"{n}: {s.title}" if s.title else n, n) for n, s in self.sources.items()]
+        self.zone_picker = ipw.Dropdown(options=opts, value=names[0], description="zone",
+                                      layout=ipw.Layout(width="min(100%, 520px)"))
+        self.range_slider = ipw.IntRangeSlider(value=(0, 1), min=0, max=1, step=1,
+                                             description="[start, end)", continuous_update=False,
+                                             layout=ipw.Layout(width="min(100%, 720px)"))
+        self.range_slider.add_class("contig-range")
+        self.start_box = ipw.BoundedIntText(value=0, min=0, max=1, description="start",
+                                          layout=ipw.Layout(width="180px"))
+        self.start_box.add_class("contig-start")
+        self.end_box = ipw.BoundedIntText(value=1, min=0, max=1, description="end",
+                                        layout=ipw.Layout(width="180px"))
+        self.end_box.add_class("contig-end")
+        self.live_box = ipw.Checkbox(value=live, description="live update", indent=False,
+                                   layout=ipw.Layout(width="120px"))
+        self.run_button = ipw.Button(description="Run", button_style="primary",
+                                   layout=ipw.Layout(width="80px"))
+        self.result_html = ipw.HTML()
+        self.result_html.add_class("contig-result")
+        self.out = ipw.Output()
+        self.out.add_class("contig-plot")
+        self.legend = ipw.HTML(legend_html())
+        self.fig = Figure(figsize=figsize)
+        # the result line is in the HTML above the picture: no suptitle, no legend
+        self.view = ResultFigure(self.fig, legend=False, suptitle=False, strip_max=strip_max)
+        self.widget = ipw.VBox([
+            self.zone_picker,
+            self.range_slider,
+            ipw.HBox([self.start_box, self.end_box, self.live_box, self.run_button]),
+            self.result_html, self.out, self.legend])
+        self.range_slider.observe(self._on_slider, names="value")
+        self.start_box.observe(self._on_box, names="value")
+        self.end_box.observe(self._on_box, names="value")
+        self.zone_picker.observe(self._on_zone, names="value")
+        self.run_button.on_click(lambda _b: self._safe(self.update, force=True))
+        self.set_zone(zone if zone is not None else names[0], start=start, end=end)
+
+    # -------------------------------------------------------- observers
+    def _safe(self, fn: Callable, *args, **kw) -> None:
+        try:
+            fn(*args, **kw)
+        except Exception as exc:  # a callback must never show a traceback
+            self.result_html.value = _message(f"error: {type(exc).__name__}: {exc}")
+
+    def _on_slider(self, change) -> None:
+        if not self._guard:
+            self._safe(self.set_range, *change["new"])
+
+    def _on_box(self, change) -> None:
+        if not self._guard:
+            self._safe(self.set_range, self.start_box.value, self.end_box.value)
+
+    def _on_zone(self, change) -> None:
+        if not self._guard:
+            self._safe(self.set_zone, change["new"])
+
+    # -------------------------------------------------------- setters
+    @property
+    def zone(self) -> Zone:
+        """The zone of the current entry (never changed: every run uses a copy)."""
+        return self.sources[self.state["zone"]].zone()
+
+    def set_zone(self, name: str, *, start: int | None = None, end: int | None = None) -> None:
+        """Show the zone ``name`` (a key of the mapping) with a fresh range."""
+        if name not in self.sources:
+            self.result_html.value = _message(f"unknown zone {name!r}; choose one of "
+                                              f"{', '.join(self.sources)}")
+            return
+        src = self.sources[name]
+        z = src.zone()
+        zs, ze = z.start_pfn, z.end_pfn
+        sug = src.suggested()
+        if start is None or end is None:
+            s0, e0 = sug if sug else (zs, min(ze, zs + z.geometry.max_order_nr_pages))
+            start = s0 if start is None else start
+            end = e0 if end is None else end
+        self._guard = True
+        try:
+            self.zone_picker.value = name
+            # widen first, then narrow, so no intermediate value is out of bounds
+            self.range_slider.max = max(self.range_slider.max, ze)
+            self.range_slider.min = zs
+            self.range_slider.max = ze
+            for box in (self.start_box, self.end_box):
+                box.max = max(box.max, ze)
+                box.min = zs
+                box.max = ze
+        finally:
+            self._guard = False
+        self.state = {"zone": name, "start": None, "end": None, "message": None}
+        self._last = None
+        self.set_range(start, end)
+
+    def set_range(self, start, end) -> None:
+        """Ask for ``[start, end)``: clamped to the zone; start >= end is refused with a message."""
+        z = self.zone
+        zs, ze = z.start_pfn, z.end_pfn
+        try:
+            start, end = int(start), int(end)
+        except (TypeError, ValueError):
+            self._refuse(f"start and end must be integers, not {start!r} and {end!r}")
+            return
+        cs, ce = min(max(start, zs), ze), min(max(end, zs), ze)
+        if cs >= ce:
+            self._refuse(f"start ({start}) must be below end ({end}): the range [start, end) "
+                         f"is empty; the zone spans [{zs}, {ze})")
+            return
+        note = None
+        if (cs, ce) != (start, end):
+            note = f"[{start}, {end}) clamped to the zone: [{cs}, {ce})"
+        self._guard = True
+        try:
+            self.range_slider.value = (cs, ce)
+            self.start_box.value = cs
+            self.end_box.value = ce
+        finally:
+            self._guard = False
+        self.state.update(start=cs, end=ce, message=note)
+        if self.live_box.value:
+            self.update()
+        else:
+            self.result_html.value = _message("press Run (live update is off)")
+
+    def _refuse(self, text: str) -> None:
+        self.state["message"] = text
+        self.result_html.value = _message(text)
+
+    # -------------------------------------------------------- the callback
+    def update(self, force: bool = False) -> None:
+        """Run ``alloc_contig_range()`` on a copy of the zone and redraw (skipped if unchanged)."""
+        name, s, e = self.state["zone"], self.state["start"], self.state["end"]
+        if s is None:
+            return
+        key = (name, s, e)
+        if key == self._last and not force:
+            return
+        src = self.sources[name]
+        try:
+            after, r = src.run(s, e)
+        except ValueError as exc:
+            self._refuse(f"alloc_contig_range refused the arguments: {exc}")
+            return
+        self.runs += 1
+        self._last = key
+        self.result = r
+        self.view.update(r, before=self.zone, after=after)
+        note = self.state.get("message")
+        self.result_html.value = (_message(note) if note else "") + _result_html(r, src.description)
+        self._render()
+
+    def figure_arrays(self) -> dict[str, Any]:
+        """What the figure shows: ``before``/``after`` ZoneView arrays (kind image,
+        band, ranges, marker positions) and ``free`` (bar values)."""
+        return self.view.arrays()
+
+
+# ------------------------------------------------------------------ StepPlayer
+def _event_overlays(trace, k: int, result: ContigResult) -> dict[str, Any]:
+    """The overlays of step ``k``: the event's range and what the event did."""
+    e = trace[k]
+    ov: dict[str, Any] = {"request": (result.start, result.end),
+                          "isolate": (result.isolate_start, result.isolate_end)}
+    if e.start_pfn is not None and e.end_pfn is not None:
+        ov["highlight"] = (e.start_pfn, e.end_pfn)
+    if e.func == "migrate_pages":
+        ov["migrated"] = dict(e.fields.get("migrated") or {})
+    if e.func == "reclaim_clean_pages_from_list":
+        ov["reclaimed"] = list(e.fields.get("reclaimed") or [])
+    if e.func == "set_migratetype_isolate" and e.fields.get("ret"):
+        ov["failed"] = [f for f in isolation_failures(result) if f[0] == e.start_pfn]
+    if e.func == "test_pages_isolated" and e.fields.get("ret") == "fail":
+        ov["busy"] = e.fields.get("fin_pfn")
+    o_start = o_end = None
+    for ev in trace[: k + 1]:
+        if ev.func == "outer_start" and "buddy_order" in ev.fields:
+            o_start = ev.start_pfn
+        if ev.func == "isolate_freepages_range" and ev.fields.get("outer_end"):
+            o_end = ev.fields["outer_end"]
+    if o_start is not None:
+        ov["outer"] = (o_start, o_end)
+    return ov
+
+
+class StepPlayer(_App):
+    """Play a call of ``alloc_contig_range()`` event by event.
+
+    :param source: a :class:`~contig.ContigResult` recorded with a trace, or
+        a Zone / scenario (then ``start``, ``end`` and ``options`` are used
+        to run the call on a copy).
+    :param interval: milliseconds per step when playing.
+
+    ``step_to(i)`` shows the zone after event ``i`` (``trace.zone_at(i)``,
+    cached), the event's range outlined, ``event.func`` and ``event.why``
+    in the ``contig-why`` HTML; the free lists compare the zone before the
+    call (plain) with the zone at this step (hatched).
+    """
+
+    def __init__(self, source, start: int | None = None, end: int | None = None, *,
+                 migratetype: int | None = None, interval: int = 1200, figsize=(9.6, 4.6),
+                 dpi: float = 80, strip_max: int = 512, **options):
+        if isinstance(source, ContigResult):
+            r = source
+        else:
+            src = _Source(getattr(source, "name", "zone"), source)
+            z = src.zone().copy()
+            sug = src.suggested()
+            if start is None or end is None:
+                if sug is None:
+                    raise ValueError("give start and end (this source suggests no range)")
+                start, end = sug
+            opts = {**dict(getattr(src.obj, "options", {}) or {}), **options}
+            mt = migratetype if migratetype is not None else getattr(
+                src.obj, "migratetype", MigrateType.MOVABLE)
+            r = alloc_contig_range(z, start, end, mt, **opts)
+        if not hasattr(r.events, "zone_at") or not len(r.events):
+            raise ValueError("StepPlayer needs a result recorded with trace=True")
+        self.result = r
+        self.trace = r.events
+        self.dpi = dpi
+        self.renders = 0
+        self._png = None
+        self._guard = False
+        self._cache: dict[int, ZoneState] = {}
+        n = len(self.trace)
+        self.initial = ZoneState.of(self.trace.initial)
+        self.window = call_window(self.initial, r.start, r.end, strip_max=strip_max)
+        self.play = ipw.Play(value=0, min=0, max=n - 1, step=1, interval=interval,
+                           description="play")
+        self.slider = ipw.IntSlider(value=0, min=0, max=n - 1, step=1, description="event",
+                                    continuous_update=True,
+                                    layout=ipw.Layout(width="min(100%, 600px)"))
+        self.slider.add_class("contig-step")
+        self._link = ipw.jslink((self.play, "value"), (self.slider, "value"))
+        self.prev_button = ipw.Button(description="◀", layout=ipw.Layout(width="40px"),
+                                    tooltip="previous event")
+        self.next_button = ipw.Button(description="▶", layout=ipw.Layout(width="40px"),
+                                    tooltip="next event")
+        self.why = ipw.HTML()
+        self.why.add_class("contig-why")
+        self.out = ipw.Output()
+        self.out.add_class("contig-plot")
+        self.fig = Figure(figsize=figsize)
+        gs = self.fig.add_gridspec(2, 1, height_ratios=[1.5, 0.8], hspace=0.6,
+                                   left=0.09, right=0.98, top=0.9, bottom=0.12)
+        ax_zone, ax_free = self.fig.add_subplot(gs[0]), self.fig.add_subplot(gs[1])
+        st0 = self._state(0)
+        self.view = ZoneView(ax_zone, st0, legend=False, title="", strip_max=strip_max,
+                             fixed_ylim=True)
+        self.free = FreeListsView(ax_free, self.initial, st0, legend=False, annotate=False,
+                                  title="free blocks per order: before the call plain, "
+                                        "at this step hatched")
+        controls = ipw.HBox([self.play, self.prev_button, self.next_button, self.slider])
+        self.widget = ipw.VBox([controls, self.why, self.out, ipw.HTML(legend_html())])
+        self.slider.observe(self._on_step, names="value")
+        self.prev_button.on_click(lambda _b: self._safe_step(self.state["step"] - 1))
+        self.next_button.on_click(lambda _b: self._safe_step(self.state["step"] + 1))
+        self.state: dict[str, Any] = {}
+        self.step_to(0)
+
+    def _state(self, k: int) -> ZoneState:
+        if k not in self._cache:
+            z = self.trace.zone_at(k)
+            full = ZoneState.of(z)
+            w = full.window(*self.window)
+            self._cache[k] = ZoneState(w.kinds.copy(), w.pageblocks.copy(), w.start_pfn,
+                                       w.geometry, w.name, full.free_counts)
+        return self._cache[k]
+
+    def _on_step(self, change) -> None:
+        if not self._guard:
+            self._safe_step(change["new"])
+
+    def _safe_step(self, i) -> None:
+        try:
+            self.step_to(i)
+        except Exception as exc:  # never a traceback from a slider
+            self.why.value = _message(f"error: {type(exc).__name__}: {exc}")
+
+    def step_to(self, i: int) -> None:
+        """Show the zone right after event ``i`` (clamped to the trace)."""
+        n = len(self.trace)
+        i = min(max(int(i), 0), n - 1)
+        self._guard = True
+        try:
+            self.slider.value = i
+        finally:
+            self._guard = False
+        e = self.trace[i]
+        st = self._state(i)
+        self.view.set_state(st)
+        self.view.set_overlays(**_event_overlays(self.trace, i, self.result))
+        self.view.ax.set_title(f"after event {i}/{n - 1} [{e.stage}] {e.func}", fontsize="medium")
+        self.free.set_counts(self.initial, st)
+        self.state = {"step": i, "func": e.func, "stage": e.stage, "seq": e.seq}
+        self.why.value = (f"<b>event {i}/{n - 1}</b> [{html.escape(e.stage)}] "
+                          f"<code>{html.escape(e.func)}</code>: {html.escape(e.why)}"
+                          f'<br><code style="color:#555;font-size:11px">{html.escape(str(e))}'
+                          f"</code>")
+        self._render()
+
+    def figure_arrays(self) -> dict[str, Any]:
+        """The zone view's arrays (kind image, band, ranges, marks) plus ``free`` and ``step``."""
+        out = self.view.arrays()
+        out["free"] = self.free.arrays()
+        out["step"] = self.state["step"]
+        return out
