@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from contig import Geometry, Zone, alloc_contig_range  # noqa: E402
+from contig import Zone, alloc_contig_range
 
 GIB = 1 << 18          # pages per GiB with 4 KiB pages
 KERNEL_MS = {"free": 27.0, "migrate": 104.0}
@@ -122,7 +122,7 @@ def main() -> None:
             row("load_kpageflags, real Normal zone", f"{real.spanned_pages / GIB:.0f} GiB",
                 (time.perf_counter() - t) * 1000)
             row("zone.check(), real Normal zone", "", median_ms(lambda _: real.check(), 1))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"  (real snapshot skipped: {exc})")
 
     print("\n| operation | size | median ms | vs kernel |\n|---|---|---:|---:|")

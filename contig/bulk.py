@@ -37,7 +37,6 @@ import numpy as np
 from .buddy import _add_free, _del_free
 from .freelist import (
     list_add_tail,
-    list_del,
     list_del_many,
     list_empty,
     list_first,
@@ -264,7 +263,7 @@ def bulk_free_isolated(z: Zone, pfns: list[int]) -> None:
         z.comp[fast] = -1
         if z._tracking:
             z.touch_many(fast)
-            z.touch_many((span_lo + heads[gmask]))
+            z.touch_many(span_lo + heads[gmask])
         gin = np.isin(((np.arange(span_lo, span_hi) + s) >> pbo), good_blocks)
         nh, no, _ = aligned_blocks((z.kind[span_lo:span_hi] == FREE) & gin, s + span_lo, cap)
         nh = nh + span_lo

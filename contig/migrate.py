@@ -23,6 +23,7 @@ copy takes the old page's kind.
 from __future__ import annotations
 
 import errno
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -341,7 +342,7 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int) -> bool:
     valid = np.ones(hi - lo, dtype=bool)
     first_end = min(((start + 1 + pbn - 1) // pbn) * pbn, end)
     bounds = [start, *range(first_end, end, pbn), end]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         if pageblock_pfn_to_page(z, a, b) is None:
             valid[a - start:b - start] = False
     lru = (flags & PG_LRU) != 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .zone import _LINK_ARRAYS, _PFN_ARRAYS, Zone
+from .zone import _PFN_ARRAYS, Zone
 
 __all__ = ["Event", "Recorder", "Trace", "ZoneDiff", "emit", "stage"]
 
