@@ -377,6 +377,8 @@ def _rest(z: Zone, cc: CompactControl, res: ContigResult, start: int, end: int,
     outer_end = isolate_freepages_range(cc, outer_start, end)
     if not outer_end:
         res.failed_stage = "isolate_freepages_range"
+        ev = [e for e in (z.recorder.trace if z.recorder else []) if e.func == "isolate_freepages_range"]
+        res.busy_pfn = ev[-1].fields.get("stop_pfn") if ev else None
         return -EBUSY
     res.outer_end = outer_end
 
@@ -410,15 +412,15 @@ def _find_outer_start(z: Zone, start: int) -> tuple[int | None, int]:
                       (" (it covers start)" if covers else
                        f"; that block ends at {outer + (1 << bo) - 1} and does NOT cover start "
                        f"{start}: the v4.4 loop does not check")))
-            emit(z, "outer_start", outer, outer + (1 << bo), why, order=order, buddy_order=bo,
-                 covers_start=covers, probes=list(probes))
+            emit(z, "outer_start", outer, outer + (1 << bo), why, found=True, order=order,
+                 buddy_order=bo, covers_start=covers, probes=list(probes))
             return outer, order
         order += 1
         if order >= mo:
             emit(z, "outer_start", start, start + 1,
                  f"no free block head at {', '.join(map(str, probes))} (start rounded down to "
                  f"orders 0..{mo - 1}): -EBUSY, and the kernel prints nothing",
-                 order=order, probes=list(probes))
+                 found=False, order=order, probes=list(probes))
             return None, order
         outer &= ~0 << order
 

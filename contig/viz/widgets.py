@@ -166,8 +166,28 @@ def _message(text: str) -> str:
     return (f'<div style="color:#CC3311"><b>{html.escape(text)}</b></div>')
 
 
-def _result_html(r: ContigResult, description: str = "") -> str:
+def _replay_json(src: _Source, r: ContigResult) -> str:
+    """What a test needs to recompute this result: the zone (small ones), the call, the options."""
+    import json
+
+    z = src.zone()
+    d: dict[str, Any] = {"start": r.start, "end": r.end, "ret": r.ret}
+    if z.spanned_pages <= 4096:
+        opts = dict(getattr(src.obj, "options", {}) or {})
+        d["zone"] = {"map": z.to_map(), "blocks": z.blocks_map(), "start_pfn": z.start_pfn,
+                     "max_order": z.geometry.max_order,
+                     "pageblock_order": z.geometry.pageblock_order,
+                     "pcp": [z.pcp_high, z.pcp_batch], "name": z.name}
+        d["migratetype"] = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
+        d["options"] = {k: (sorted(v) if isinstance(v, set | frozenset | tuple | list) else v)
+                        for k, v in opts.items()}
+    return json.dumps(d, sort_keys=True)
+
+
+def _result_html(r: ContigResult, description: str = "", replay: str = "") -> str:
     parts = [f'<code style="font-size:12px">{html.escape(r.summary())}</code>']
+    if replay:   # hidden: lets the browser test recompute the result with the model
+        parts.append(f'<span class="contig-replay" style="display:none">{html.escape(replay)}</span>')
     if r.log:
         parts.append("<pre style='margin:2px 0'>" + html.escape("\n".join(r.log)) + "</pre>")
     if description:
@@ -379,7 +399,8 @@ class RangeExplorer(_App):
         self.result = r
         self.view.update(r, before=self.zone, after=after)
         note = self.state.get("message")
-        self.result_html.value = (_message(note) if note else "") + _result_html(r, src.description)
+        self.result_html.value = ((_message(note) if note else "")
+                                  + _result_html(r, src.description, _replay_json(src, r)))
         self._render()
 
     def figure_arrays(self) -> dict[str, Any]:
