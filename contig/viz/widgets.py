@@ -282,6 +282,7 @@ class RangeExplorer(_App):
             self.range_slider,
             ipw.HBox([self.start_box, self.end_box, self.live_box, self.run_button]),
             self.result_html, self.out, self.legend])
+        self.widget.add_class("contig-explorer")
         self.range_slider.observe(self._on_slider, names="value")
         self.start_box.observe(self._on_box, names="value")
         self.end_box.observe(self._on_box, names="value")
@@ -506,6 +507,7 @@ class StepPlayer(_App):
                                         "at this step hatched")
         controls = ipw.HBox([self.play, self.prev_button, self.next_button, self.slider])
         self.widget = ipw.VBox([controls, self.why, self.out, ipw.HTML(legend_html())])
+        self.widget.add_class("contig-player")
         self.slider.observe(self._on_step, names="value")
         self.prev_button.on_click(lambda _b: self._safe_step(self.state["step"] - 1))
         self.next_button.on_click(lambda _b: self._safe_step(self.state["step"] + 1))

@@ -1,10 +1,14 @@
 """Every course notebook runs top to bottom in JupyterLab in a real browser,
-without an error output (cells tagged raises-exception excepted)."""
+without an error output (cells tagged raises-exception excepted); then every
+contig app in it is driven with the keyboard and checked against the model
+(contig_widgets.py): the picture changes, the result matches, and moving a
+control back to where it was gives the same picture (the negative control)."""
 
 import json
 from pathlib import Path
 
 import pytest
+from contig_widgets import exercise_all
 from jlab import error_outputs, open_notebook, run_all_cells, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -35,3 +39,10 @@ def test_notebook_runs_in_jupyterlab(name, jlab_root, request):
     errors = [(i, text) for i, text in error_outputs(page) if i not in allowed]
     assert not errors, "\n\n".join(f"cell {i}:\n{text}" for i, text in errors)
     assert not state["unrun"], f"cells left unrun: {state}"
+    has_app = any("RangeExplorer(" in "".join(c["source"]) or "StepPlayer(" in "".join(c["source"])
+                  for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    done = exercise_all(page)
+    if has_app:
+        assert done, f"{name} shows a contig app, but none was found on the page"
+    errors = [(i, text) for i, text in error_outputs(page) if i not in allowed]
+    assert not errors, "after driving the apps:\n" + "\n\n".join(f"cell {i}:\n{text}" for i, text in errors)

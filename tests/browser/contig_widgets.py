@@ -1,0 +1,124 @@
+"""Drive contig's widget apps in a real browser and check them against the model.
+
+Used by the notebook browser test (every course notebook with an app) and by
+test_contig_widgets_browser.py (apps built in a throwaway notebook).
+
+* RangeExplorer (``.contig-range`` slider, ``.contig-result`` text,
+  ``.contig-plot`` image): moving the end handle must change the picture, and
+  the result line must be what ``contig`` computes for the new range (the
+  app publishes its zone and options in a hidden ``.contig-replay`` span);
+  moving it back must give the very same picture as before (negative control:
+  an unchanged range is not a change).
+* StepPlayer (``.contig-step`` slider, ``.contig-why`` text): a step forward
+  must change the picture and the explanation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from jlab import NOTEBOOK, wait_until
+
+SUMMARY = re.compile(r"alloc_contig_range\((\d+), (\d+)\) = (-?[A-Z0-9]+)")
+
+
+def _app_roots(page, marker: str) -> int:
+    """Number of apps (top-level boxes) holding an element with class `marker`."""
+    return page.locator(f"{NOTEBOOK} .{marker}").count()
+
+
+def model_summary(replay: dict) -> str:
+    """Recompute the result line from the app's published zone and call."""
+    from contig import Geometry, Zone, alloc_contig_range
+    from contig.pcp import set_pcp
+
+    zd = replay["zone"]
+    g = Geometry(zd["max_order"], zd["pageblock_order"])
+    z = Zone.from_map(zd["map"], geometry=g, blocks=zd["blocks"], start_pfn=zd["start_pfn"],
+                      name=zd["name"])
+    high, batch = zd["pcp"]
+    if (high, batch) != (z.pcp_high, z.pcp_batch):
+        set_pcp(z, high, batch)
+    opts = dict(replay.get("options") or {})
+    if "busy_pfns" in opts:
+        opts["busy_pfns"] = [p for p in opts["busy_pfns"] if replay["start"] <= p < replay["end"]]
+    r = alloc_contig_range(z, replay["start"], replay["end"], replay["migratetype"], **opts)
+    return r.summary()
+
+
+def exercise_range_explorer(page, i: int = 0) -> dict:
+    """Move the i-th explorer's end handle right (and back); check it against the model."""
+    box = page.locator(f"{NOTEBOOK} .contig-explorer").nth(i)
+    box.scroll_into_view_if_needed()
+    slider = box.locator(".contig-range")
+    result = box.locator(".contig-result")
+    plot = box.locator(".contig-plot")
+
+    def img() -> str:
+        loc = plot.locator("img")
+        return loc.first.get_attribute("src") if loc.count() else ""
+
+    before_text, before_img = result.inner_text(), img()
+    assert SUMMARY.search(before_text), f"no result line in the explorer: {before_text!r}"
+    handle = slider.locator(".noUi-handle").nth(1)
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.blur()
+    wait_until(lambda: result.inner_text() != before_text, timeout=20,
+               message=f"the explorer's result did not change after moving the end handle "
+                       f"(still {before_text!r})")
+    wait_until(lambda: img() != before_img, timeout=20,
+               message="the explorer's picture did not change after moving the end handle")
+    after_text = result.inner_text()
+    m = SUMMARY.search(after_text)
+    assert m, after_text
+    replay = json.loads(result.locator(".contig-replay").first.text_content())
+    assert (int(m[1]), int(m[2])) == (replay["start"], replay["end"])
+    if "zone" in replay:
+        expected = model_summary(replay)
+        assert expected in after_text, f"browser shows {after_text!r}, the model says {expected!r}"
+    # negative control: back to the first range -> the same picture, byte for byte
+    moved_img = img()
+    handle.focus()
+    handle.press("ArrowLeft")
+    handle.blur()
+    wait_until(lambda: result.inner_text() == before_text, timeout=20,
+               message="moving the handle back did not restore the first result")
+    wait_until(lambda: img() != moved_img, timeout=20, message="picture not redrawn after moving back")
+    assert img() == before_img, "the same range must give the same picture (control)"
+    return {"before": before_text, "after": after_text}
+
+
+def exercise_step_player(page, i: int = 0) -> dict:
+    """Step the i-th player forward once; the picture and the explanation must change."""
+    box = page.locator(f"{NOTEBOOK} .contig-player").nth(i)
+    box.scroll_into_view_if_needed()
+    why = box.locator(".contig-why")
+
+    def img() -> str:
+        loc = box.locator(".contig-plot img")
+        return loc.first.get_attribute("src") if loc.count() else ""
+
+    before_text, before_img = why.inner_text(), img()
+    handle = box.locator(".contig-step .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.blur()
+    wait_until(lambda: why.inner_text() != before_text, timeout=20,
+               message=f"the player's explanation did not change (still {before_text!r})")
+    wait_until(lambda: img() != before_img, timeout=20,
+               message="the player's picture did not change after a step")
+    return {"before": before_text, "after": why.inner_text()}
+
+
+def exercise_all(page) -> list[str]:
+    """Exercise every contig app in the notebook in front; return what was done."""
+    done = []
+    for i in range(_app_roots(page, "contig-explorer")):
+        exercise_range_explorer(page, i)
+        done.append(f"explorer {i}")
+    for i in range(_app_roots(page, "contig-player")):
+        exercise_step_player(page, i)
+        done.append(f"player {i}")
+    return done

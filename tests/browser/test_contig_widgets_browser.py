@@ -1,0 +1,40 @@
+"""contig's two apps work in a real browser: built in a throwaway notebook,
+driven with the keyboard, checked against the model (see contig_widgets.py)."""
+
+import nbformat
+import pytest
+from contig_widgets import exercise_range_explorer, exercise_step_player
+from jlab import error_outputs, open_notebook, run_all_cells, wait_idle
+from nbformat.v4 import new_code_cell, new_notebook
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "%matplotlib inline\nfrom contig.scenarios import SCENARIOS\n"
+    "from contig.viz import RangeExplorer, StepPlayer",
+    "app = RangeExplorer({k: SCENARIOS[k] for k in ('fragmented', 'pinned')}, start=8, end=14)\napp",
+    "player = StepPlayer(SCENARIOS['fragmented'])\nplayer",
+]
+
+
+@pytest.fixture(scope="module")
+def apps_notebook(jlab_root):
+    nb = new_notebook(cells=[new_code_cell(c) for c in CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    path = jlab_root / "selftest" / "contig-apps.ipynb"
+    path.parent.mkdir(exist_ok=True)
+    nbformat.write(nb, path)
+    return "selftest/contig-apps.ipynb"
+
+
+def test_range_explorer_and_step_player_in_the_browser(apps_notebook, page):
+    open_notebook(page, apps_notebook)
+    run_all_cells(page)
+    wait_idle(page, timeout=120)
+    assert not error_outputs(page)
+    moved = exercise_range_explorer(page, 0)
+    assert moved["before"] != moved["after"]
+    stepped = exercise_step_player(page, 0)
+    assert stepped["before"] != stepped["after"]
+    assert not error_outputs(page)
