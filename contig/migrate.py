@@ -273,6 +273,21 @@ def migrate_pages(cc: CompactControl) -> int:
     return nr_failed + retry
 
 
+def _pagevec_frees_isolated(z: Zone) -> bool:
+    """True if every page the LRU pagevec would free (its last reference) lies in an isolated block.
+
+    Bulk migration frees such pages at the end of the stage, which is only
+    the same as the kernel's mid-stage free when they go to Isolate lists.
+    """
+    head = z.pvec_sentinel
+    i = int(z.next[head])
+    while i != head:
+        if z.count[i] == 1 and int(z.pb[z.block_index(z.start_pfn + i)]) != MigrateType.ISOLATE:
+            return False
+        i = int(z.next[i])
+    return True
+
+
 def _migrate_batch_bulk(cc: CompactControl) -> bool:
     """Migrate the whole batch at once when every page will move on the first pass.
 
@@ -288,13 +303,8 @@ def _migrate_batch_bulk(cc: CompactControl) -> bool:
         return False
     if not available_movable(z, len(batch)):
         return False
-    # a page the pagevec frees during the batch must land on an Isolate list
-    head = z.pvec_sentinel
-    i = int(z.next[head])
-    while i != head:
-        if z.count[i] == 1 and int(z.pb[z.block_index(s + i)]) != MigrateType.ISOLATE:
-            return False
-        i = int(z.next[i])
+    if not _pagevec_frees_isolated(z):
+        return False
     targets = bulk_alloc_targets(z, len(batch))
     src = np.asarray(batch, dtype=np.int64) - s
     dst = np.asarray(targets, dtype=np.int64) - s
@@ -353,12 +363,8 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int) -> bool:
     n_move = int((~is_file).sum())
     if n_move and not available_movable(z, n_move):
         return False
-    head = z.pvec_sentinel
-    i = int(z.next[head])
-    while i != head:
-        if z.count[i] == 1 and int(z.pb[z.block_index(s + i)]) != MigrateType.ISOLATE:
-            return False
-        i = int(z.next[i])
+    if not _pagevec_frees_isolated(z):
+        return False
     # what the scan passed over, for the narration
     busy = valid & ~lru & ~compound & (kind != FREE) & (kind != PCP) & (kind != HOLE)
     cc.skipped["not_lru"].extend((start + np.flatnonzero(busy)).tolist())
