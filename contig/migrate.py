@@ -481,17 +481,26 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
     pfn = start_pfn
     block_end = ((pfn + 1 + pbn - 1) // pbn) * pbn
     stopped_at = None
+    reason = ""
     while pfn < end_pfn:
         block_end = min(block_end, end_pfn)
         if pfn >= block_end:
             block_end = ((pfn + 1 + pbn - 1) // pbn) * pbn
             block_end = min(block_end, end_pfn)
         if pageblock_pfn_to_page(z, pfn, block_end) is None:
-            stopped_at = pfn
+            stopped_at = pfn if not z.pfn_valid(pfn) else block_end - 1
+            reason = (f"the window [{pfn}, {block_end}) starts or ends with a hole (PFN {stopped_at}), "
+                      f"so pageblock_pfn_to_page() refuses it")
             break
         isolated, where = isolate_freepages_block(cc, pfn, block_end, freelist)
         if not isolated:
             stopped_at = where
+            k = chr(z.kind[where - z.start_pfn]) if z.spans(where) else "?"
+            reason = (f"PFN {where} is "
+                      + {"#": "a hole", ".": "not the head of a free block",
+                         "T": "part of a compound page", "H": "part of a compound page"}.get(
+                          k, f"in use ({k})")
+                      + ", and the strict grab takes only free blocks")
             break
         pfn += isolated
         block_end += pbn
@@ -499,8 +508,7 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
         taken = sum(len(c) for c in freelist)
         release_freepages(z, freelist)
         emit(z, "isolate_freepages_range", start_pfn, end_pfn,
-             f"PFN {stopped_at} is not a free page that can be taken (a hole or a compound or "
-             f"busy page), so the {taken} page(s) taken so far are freed again; -EBUSY",
+             f"{reason}; the {taken} page(s) taken so far are freed again; -EBUSY",
              outer_end=0, stop_pfn=stopped_at)
         return 0
     emit(z, "isolate_freepages_range", start_pfn, pfn,
