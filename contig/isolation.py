@@ -248,11 +248,22 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
                  ret=-EBUSY, failed_pfn=pfn)
             return -EBUSY
         pfn += pbn
-    lo, hi = max(start_pfn, z.start_pfn), min(end_pfn, z.end_pfn)
-    nblk = len({z.block_index(p) for p in range(lo, hi, pbn)} | {z.block_index(hi - 1)}) if hi > lo else 0
+    nblk = _blocks_with_pages(z, start_pfn, end_pfn)
     emit(z, "start_isolate_page_range", start_pfn, end_pfn,
-         f"all {nblk} pageblock(s) of the aligned range in the zone are isolated", ret=0)
+         f"all {nblk} pageblock(s) of the aligned range that hold a page are isolated"
+         if nblk else "no pageblock of the range holds a page: nothing to isolate", ret=0)
     return 0
+
+
+def _blocks_with_pages(z: Zone, start_pfn: int, end_pfn: int) -> int:
+    """How many pageblocks of [start_pfn, end_pfn) have a valid page in the zone."""
+    pbn = z.geometry.pageblock_nr_pages
+    lo, hi = max(start_pfn, z.start_pfn), min(end_pfn, z.end_pfn)
+    if hi <= lo:
+        return 0
+    valid = z.kind[lo - z.start_pfn:hi - z.start_pfn] != HOLE
+    blk = (np.arange(lo, hi) - (start_pfn - start_pfn % pbn)) // pbn
+    return int(np.unique(blk[valid]).size)
 
 
 def _easy_run(z: Zone, pfn: int, end_pfn: int, isolate: bool) -> int:

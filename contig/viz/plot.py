@@ -666,7 +666,10 @@ def failure_mark(result) -> tuple[int, str] | None:
     if result.failed_stage == "isolate_freepages_range":
         for e in reversed(getattr(result, "events", None) or []):
             if e.func == "isolate_freepages_range" and e.fields.get("stop_pfn") is not None:
-                return int(e.fields["stop_pfn"]), f"not free: PFN {e.fields['stop_pfn']}"
+                p = int(e.fields["stop_pfn"])
+                z = _trace(result).initial
+                hole = z.spans(p) and not z.pfn_valid(p)
+                return p, (f"hole: PFN {p}" if hole else f"not free: PFN {p}")
     return None
 
 
@@ -725,6 +728,9 @@ def draw_isolation(ax, result, when: str = "during", **kw) -> ZoneView:
         st = ZoneState.of(tr.final())
     else:
         raise ValueError(f"when must be 'before', 'during' or 'after', not {when!r}")
+    if when == "after":
+        kw.setdefault("title", f"pageblock types after the whole call (undo_isolate_page_range"
+                               f"({result.isolate_start}, {result.isolate_end}) has run)")
     kw.setdefault("title", f"pageblock types {when} start_isolate_page_range("
                            f"{result.isolate_start}, {result.isolate_end})"
                   + (" - refused" if failed else ""))
