@@ -14,11 +14,39 @@ Everything prints plain text, so stored notebook outputs stay byte-stable.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Problem", "Question"]
+__all__ = ["Problem", "Question", "below", "check_seed", "pick"]
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` if it is a non-negative int, else ValueError.
+
+    (``random.Random(-7)`` gives the same stream as ``Random(7)``, so negative
+    seeds are refused rather than silently aliased.)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, not {seed!r}")
+    return seed
+
+
+def below(rng: random.Random, n: int) -> int:
+    """An int in ``0 .. n-1`` from ``rng.random()`` only (the one method whose stream is stable)."""
+    return min(int(rng.random() * n), n - 1)
+
+
+def pick(rng: random.Random, weights: dict[str, float]) -> str:
+    """A key of ``weights`` drawn with those weights, from ``rng.random()`` only."""
+    x = rng.random() * sum(weights.values())
+    k = ""
+    for k, w in weights.items():
+        x -= w
+        if x < 0:
+            return k
+    return k
 
 
 @dataclass(frozen=True)

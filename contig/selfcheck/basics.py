@@ -35,6 +35,9 @@ from ..pcp import alloc_pages, put_page
 from ..scenarios import random_zone
 from ..zone import MigrateType, Zone
 from . import Problem, Question
+from . import below as _below
+from . import check_seed as _seed
+from . import pick as _pick
 
 __all__ = [
     "ALIGNMENT_GEOMETRIES",
@@ -52,26 +55,6 @@ SMALL = Geometry(max_order=4, pageblock_order=2)
 
 
 # ---------------------------------------------------------------- helpers
-def _seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, not {seed!r}")
-    return seed
-
-
-def _below(rng: random.Random, n: int) -> int:
-    """An int in ``0 .. n-1`` from ``rng.random()`` only."""
-    return min(int(rng.random() * n), n - 1)
-
-
-def _pick(rng: random.Random, weights: dict[str, float]) -> str:
-    x = rng.random() * sum(weights.values())
-    for k, w in weights.items():
-        x -= w
-        if x < 0:
-            return k
-    return k
-
-
 def map_text(zone: Zone, indent: str = "  ") -> str:
     """The zone's map under a PFN ruler, and its blocks map under the pageblocks.
 

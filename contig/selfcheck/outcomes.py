@@ -40,6 +40,9 @@ from ..geometry import Geometry
 from ..mapfmt import KIND_DESCRIPTIONS
 from ..zone import MigrateType, Zone
 from . import Problem, Question
+from . import below as _below
+from . import check_seed as _seed
+from . import pick as _pick
 
 __all__ = [
     "FAILURE_SCENARIOS",
@@ -72,23 +75,7 @@ _STAGES = ("start_isolate_page_range", "__alloc_contig_migrate_range", "outer_st
 
 # ------------------------------------------------------------------ small helpers
 def _rng(seed: int) -> random.Random:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, not {seed!r}")
-    return random.Random(seed)
-
-
-def _below(rng: random.Random, n: int) -> int:
-    """An int in ``0 .. n-1`` from ``rng.random()`` only."""
-    return min(int(rng.random() * n), n - 1)
-
-
-def _pick(rng: random.Random, weights: dict[str, float]) -> str:
-    x = rng.random() * sum(weights.values())
-    for k, w in weights.items():
-        x -= w
-        if x < 0:
-            return k
-    return k
+    return random.Random(_seed(seed))
 
 
 def _zone_lines(zone: Zone, start: int | None = None, end: int | None = None,

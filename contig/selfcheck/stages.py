@@ -38,6 +38,9 @@ from ..geometry import Geometry
 from ..pcp import set_pcp
 from ..zone import Zone
 from . import Problem, Question
+from . import below as _below
+from . import check_seed as _seed
+from . import pick as _pick
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -63,26 +66,6 @@ _MAX_DRAWS = 200        # a generator gives up (a bug) after this many unusable 
 
 
 # ---------------------------------------------------------------- small helpers
-def _seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, not {seed!r}")
-    return seed
-
-
-def _below(rng: random.Random, n: int) -> int:
-    """An int in ``0 .. n-1`` from ``rng.random()`` only."""
-    return min(int(rng.random() * n), n - 1)
-
-
-def _pick(rng: random.Random, weights: dict[str, float]) -> str:
-    x = rng.random() * sum(weights.values())
-    for k, w in weights.items():
-        x -= w
-        if x < 0:
-            return k
-    return k
-
-
 def _as_pfns(x: Any) -> list[int] | None:
     if x is None:
         return []
