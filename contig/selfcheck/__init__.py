@@ -19,7 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Problem", "Question", "below", "check_seed", "pick"]
+__all__ = ["Problem", "Question", "below", "check_seed", "pick", "same_bool"]
+
+
+def same_bool(given: Any, answer: bool) -> bool:
+    """True if ``given`` (a bool, or "yes"/"no"/"true"/"false"/"y"/"n") means ``answer``."""
+    if isinstance(given, str):
+        g = given.strip().lower()
+        if g in ("yes", "true", "y"):
+            return answer is True
+        if g in ("no", "false", "n"):
+            return answer is False
+        return False
+    if isinstance(given, bool) or type(given).__name__ == "bool_":
+        return bool(given) == answer
+    return False
 
 
 def check_seed(seed: Any) -> int:

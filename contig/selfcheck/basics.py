@@ -38,6 +38,7 @@ from . import Problem, Question
 from . import below as _below
 from . import check_seed as _seed
 from . import pick as _pick
+from . import same_bool as _same_bool
 
 __all__ = [
     "ALIGNMENT_GEOMETRIES",
@@ -107,17 +108,6 @@ def _as_mt(x: Any) -> MigrateType | None:
 
 def _same_mt(given: Any, answer: Any) -> bool:
     return _as_mt(given) is not None and _as_mt(given) == _as_mt(answer)
-
-
-def _same_bool(given: Any, answer: bool) -> bool:
-    if isinstance(given, str):
-        g = given.strip().lower()
-        if g in ("yes", "true", "y"):
-            return answer is True
-        if g in ("no", "false", "n"):
-            return answer is False
-        return False
-    return isinstance(given, bool) and given == answer
 
 
 def _same_int(given: Any, answer: int) -> bool:

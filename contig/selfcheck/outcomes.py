@@ -43,6 +43,7 @@ from . import Problem, Question
 from . import below as _below
 from . import check_seed as _seed
 from . import pick as _pick
+from . import same_bool as _same_bool
 
 __all__ = [
     "FAILURE_SCENARIOS",
@@ -132,19 +133,6 @@ def _norm_stage(x: Any) -> str | None:
 
 def _same_stage(given: Any, answer: str | None) -> bool:
     return _norm_stage(given) == answer
-
-
-def _same_bool(given: Any, answer: bool) -> bool:
-    if isinstance(given, str):
-        g = given.strip().lower()
-        if g in ("yes", "true", "y"):
-            return answer is True
-        if g in ("no", "false", "n"):
-            return answer is False
-        return False
-    if isinstance(given, bool | np.bool_):
-        return bool(given) == answer
-    return False
 
 
 def _same_blocks(given: Any, answer: str) -> bool:
