@@ -166,22 +166,28 @@ def _message(text: str) -> str:
     return (f'<div style="color:#CC3311"><b>{html.escape(text)}</b></div>')
 
 
-def _replay_json(src: _Source, r: ContigResult) -> str:
-    """What a test needs to recompute this result: the zone (small ones), the call, the options."""
-    import json
-
-    z = src.zone()
-    d: dict[str, Any] = {"start": r.start, "end": r.end, "ret": r.ret}
+def _call_json(z: Zone, start: int, end: int, mt: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """The zone (if small) and the call, as plain data a test can replay with the model."""
+    d: dict[str, Any] = {"start": start, "end": end}
     if z.spanned_pages <= 4096:
-        opts = dict(getattr(src.obj, "options", {}) or {})
         d["zone"] = {"map": z.to_map(), "blocks": z.blocks_map(), "start_pfn": z.start_pfn,
                      "max_order": z.geometry.max_order,
                      "pageblock_order": z.geometry.pageblock_order,
                      "pcp": [z.pcp_high, z.pcp_batch], "name": z.name}
-        d["migratetype"] = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
+        d["migratetype"] = int(mt)
         d["options"] = {k: (sorted(v) if isinstance(v, set | frozenset | tuple | list) else v)
                         for k, v in opts.items()}
-    return json.dumps(d, sort_keys=True)
+    return d
+
+
+def _replay_json(src: _Source, r: ContigResult) -> str:
+    """What a test needs to recompute this result: the zone (small ones), the call, the options."""
+    import json
+
+    opts = dict(getattr(src.obj, "options", {}) or {})
+    mt = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
+    return json.dumps({**_call_json(src.zone(), r.start, r.end, mt, opts), "ret": r.ret},
+                      sort_keys=True)
 
 
 def _result_html(r: ContigResult, description: str = "", replay: str = "") -> str:
@@ -454,6 +460,7 @@ class StepPlayer(_App):
     def __init__(self, source, start: int | None = None, end: int | None = None, *,
                  migratetype: int | None = None, interval: int = 1200, figsize=(9.6, 4.6),
                  dpi: float = 80, strip_max: int = 512, **options):
+        self._replay_base: dict[str, Any] | None = None
         if isinstance(source, ContigResult):
             r = source
         else:
@@ -468,6 +475,7 @@ class StepPlayer(_App):
             mt = migratetype if migratetype is not None else getattr(
                 src.obj, "migratetype", MigrateType.MOVABLE)
             r = alloc_contig_range(z, start, end, mt, **opts)
+            self._replay_base = _call_json(r.events.initial, start, end, int(mt), opts)
         if not hasattr(r.events, "zone_at") or not len(r.events):
             raise ValueError("StepPlayer needs a result recorded with trace=True")
         self.result = r
@@ -553,6 +561,11 @@ class StepPlayer(_App):
                           f"<code>{html.escape(e.func)}</code>: {html.escape(e.why)}"
                           f'<br><code style="color:#555;font-size:11px">{html.escape(str(e))}'
                           f"</code>")
+        if self._replay_base is not None:   # hidden: lets the browser test replay this step
+            import json
+            payload = json.dumps({**self._replay_base, "step": i}, sort_keys=True)
+            self.why.value += (f'<span class="contig-replay" style="display:none">'
+                               f"{html.escape(payload)}</span>")
         self._render()
 
     def figure_arrays(self) -> dict[str, Any]:

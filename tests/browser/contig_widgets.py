@@ -28,8 +28,8 @@ def _app_roots(page, marker: str) -> int:
     return page.locator(f"{NOTEBOOK} .{marker}").count()
 
 
-def model_summary(replay: dict) -> str:
-    """Recompute the result line from the app's published zone and call."""
+def model_result(replay: dict):
+    """Run the call the app published (zone, range, migratetype, options) with the model."""
     from contig import Geometry, Zone, alloc_contig_range
     from contig.pcp import set_pcp
 
@@ -43,8 +43,7 @@ def model_summary(replay: dict) -> str:
     opts = dict(replay.get("options") or {})
     if "busy_pfns" in opts:
         opts["busy_pfns"] = [p for p in opts["busy_pfns"] if replay["start"] <= p < replay["end"]]
-    r = alloc_contig_range(z, replay["start"], replay["end"], replay["migratetype"], **opts)
-    return r.summary()
+    return alloc_contig_range(z, replay["start"], replay["end"], replay["migratetype"], **opts)
 
 
 def _pick_move(slider):
@@ -99,7 +98,7 @@ def exercise_range_explorer(page, i: int = 0) -> dict:
     replay = json.loads(result.locator(".contig-replay").first.text_content())
     assert (int(m[1]), int(m[2])) == (replay["start"], replay["end"])
     if "zone" in replay:
-        expected = model_summary(replay)
+        expected = model_result(replay).summary()
         assert expected in after_text, f"browser shows {after_text!r}, the model says {expected!r}"
     # negative control: back to the first range -> the same picture, byte for byte
     moved_img = img()
@@ -132,7 +131,14 @@ def exercise_step_player(page, i: int = 0) -> dict:
                message=f"the player's explanation did not change (still {before_text!r})")
     wait_until(lambda: img() != before_img, timeout=20,
                message="the player's picture did not change after a step")
-    return {"before": before_text, "after": why.inner_text()}
+    after_text = why.inner_text()
+    rep = why.locator(".contig-replay")
+    if rep.count():
+        replay = json.loads(rep.first.text_content())
+        if "zone" in replay:
+            ev = model_result(replay).events[replay["step"]]
+            assert ev.why in after_text, f"player shows {after_text!r}; the model's step says {ev.why!r}"
+    return {"before": before_text, "after": after_text}
 
 
 def exercise_all(page) -> list[str]:
