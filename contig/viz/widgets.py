@@ -201,6 +201,75 @@ def _result_html(r: ContigResult, description: str = "", replay: str = "") -> st
     return "".join(parts)
 
 
+class _BlitRenderer:
+    """PNG of a figure, redrawing only what an update can change.
+
+    Text is most of the cost of a matplotlib picture (each glyph is drawn on
+    its own).  Axes frames, ticks, tick labels and axis labels depend only on
+    the axes limits and labels, so they are drawn once into a background for
+    each such layout; an update restores that background and draws the axes'
+    contents (images, lines, patches, overlay text, titles) on top, in zorder.
+    Every picture of a given layout is made the same way, so the same state
+    always gives the same bytes.
+    """
+
+    def __init__(self, fig: Figure, dpi: float):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig = fig
+        self.dpi = dpi
+        self.canvas = FigureCanvasAgg(fig)
+        self._key: Any = None
+        self._bg = None
+
+    def _layout_key(self) -> tuple:
+        return (tuple(self.fig.get_size_inches()), self.dpi, tuple(
+            (ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), ax.get_xlabel(),
+             ax.get_ylabel(), ax.get_xscale(), ax.get_yscale(), ax.axison,
+             tuple(ax.get_xticks()), tuple(ax.get_yticks()),
+             tuple(t.get_text() for t in ax.xaxis.get_majorticklabels()),
+             tuple(t.get_text() for t in ax.yaxis.get_majorticklabels()))
+            for ax in self.fig.axes), tuple(t.get_text() for t in self.fig.texts))
+
+    def _contents(self) -> list:
+        out = []
+        for ax in self.fig.axes:
+            fixed = {ax.xaxis, ax.yaxis, ax.patch}   # spines are redrawn: images may cover them
+            arts = [a for a in ax.get_children() if a not in fixed and a.get_visible()]
+            out.extend(sorted(arts, key=lambda a: a.get_zorder()))
+        return out
+
+    def render(self) -> bytes:
+        from PIL import Image
+
+        self.fig.set_dpi(self.dpi)
+        key = self._layout_key()
+        if key != self._key or self._bg is None:
+            hidden = self._contents()
+            for a in hidden:
+                a.set_visible(False)
+            try:
+                self.canvas.draw()
+                self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
+            finally:
+                for a in hidden:
+                    a.set_visible(True)
+            self._key = self._layout_key()
+        self.canvas.restore_region(self._bg)
+        renderer = self.canvas.get_renderer()
+        for ax in self.fig.axes:
+            # Axes.draw() places the titles; drawn on their own they need it done here
+            # (matplotlib's own helper, private but present since 3.0)
+            ax._update_title_position(renderer)
+        for a in self._contents():
+            a.draw(renderer)
+        w, h = self.canvas.get_width_height()
+        img = Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        img.save(buf, format="png", compress_level=1)   # speed over size: it is redrawn often
+        return buf.getvalue()
+
+
 class _App:
     """Shared display plumbing: one PNG in ``self.out``, replaced on each change."""
 
@@ -211,7 +280,10 @@ class _App:
 
     def _render(self) -> bool:
         """Put the figure into the Output; False if the picture did not change."""
-        png = render_png(self.fig, self.dpi)
+        blit = getattr(self, "_blit", None)
+        if blit is None or blit.fig is not self.fig:
+            blit = self._blit = _BlitRenderer(self.fig, self.dpi)
+        png = blit.render()
         if png == self._png:
             return False
         self._png = png
