@@ -191,6 +191,18 @@ _ISO_DIRTY = {".": 45, "M": 25, "F": 10, "U": 15, "R": 5}  # may hold an unmovab
 _ISO_MOVABLE = {".": 40, "M": 35, "F": 10, "P": 5, "U": 10}
 
 
+def _fill_by_region(rng: random.Random, start: int, end: int, request: dict[str, float],
+                    padding: dict[str, float], outside: dict[str, float]) -> list[str]:
+    """A 32-PFN page list: first pageblock unmovable, then each PFN drawn with the weights of
+    its region (the request, the rest of the aligned range, or outside it), in PFN order."""
+    lo, hi = SMALL.pfn_max_align_down(start), SMALL.pfn_max_align_up(end)
+    pages = ["U"] * _PBN
+    for pfn in range(_PBN, _NPAGES):
+        w = request if start <= pfn < end else padding if lo <= pfn < hi else outside
+        pages.append(_pick(rng, w))
+    return pages
+
+
 def _isolation_zone(rng: random.Random) -> tuple[Zone, int, int]:
     length = 1 + _below(rng, 12)
     start = _PBN * 2 + _below(rng, _NPAGES - _PBN * 2 - length + 1)
@@ -280,11 +292,7 @@ def _migration_zone(rng: random.Random) -> tuple[Zone, int, int] | None:
     length = 4 + _below(rng, 7)
     start = 5 + _below(rng, _NPAGES - 8 - length)
     end = start + length
-    lo, hi = SMALL.pfn_max_align_down(start), SMALL.pfn_max_align_up(end)
-    pages = ["U"] * _PBN
-    for pfn in range(_PBN, _NPAGES):
-        w = _MIG_REQUEST if start <= pfn < end else _MIG_PADDING if lo <= pfn < hi else _MIG_OUTSIDE
-        pages.append(_pick(rng, w))
+    pages = _fill_by_region(rng, start, end, _MIG_REQUEST, _MIG_PADDING, _MIG_OUTSIDE)
     if rng.random() < 0.35:
         _aligned_run(pages, start, end, "T", rng)
     zone = Zone.from_map("".join(pages), geometry=SMALL, blocks="U" + "M" * (_NPAGES // _PBN - 1))
@@ -422,11 +430,7 @@ def _drain_zone(rng: random.Random) -> tuple[Zone, int, int, int] | None:
     length = 4 + _below(rng, 5)
     start = 5 + _below(rng, _NPAGES - 8 - length)
     end = start + length
-    lo, hi = SMALL.pfn_max_align_down(start), SMALL.pfn_max_align_up(end)
-    pages = ["U"] * _PBN
-    for pfn in range(_PBN, _NPAGES):
-        w = _DRAIN_REQUEST if start <= pfn < end else _DRAIN_PADDING if lo <= pfn < hi else _DRAIN_OUTSIDE
-        pages.append(_pick(rng, w))
+    pages = _fill_by_region(rng, start, end, _DRAIN_REQUEST, _DRAIN_PADDING, _DRAIN_OUTSIDE)
     movers = sum(1 for p in range(start, end) if pages[p] in "Mv")
     if movers > 7:      # keep the pagevec from filling up during migration (see drain_problem)
         return None
@@ -501,14 +505,11 @@ def _outer_start_zone(rng: random.Random) -> tuple[Zone, int, int] | None:
     length = 1 + _below(rng, 4)
     start = 9 + _below(rng, _NPAGES - 9 - length + 1)
     end = start + length
-    lo, hi = SMALL.pfn_max_align_down(start), SMALL.pfn_max_align_up(end)
-    pages = ["U"] * _PBN
-    for pfn in range(_PBN, _NPAGES):
-        w = _OS_REQUEST if start <= pfn < end else _OS_PADDING if lo <= pfn < hi else _OS_OUTSIDE
-        pages.append(_pick(rng, w))
+    pages = _fill_by_region(rng, start, end, _OS_REQUEST, _OS_PADDING, _OS_OUTSIDE)
     if rng.random() < 0.3:      # start itself stays in use: the loop must look lower
         pages[start] = "P" if rng.random() < 0.6 else "U"
     if rng.random() < 0.08:
+        lo, hi = SMALL.pfn_max_align_down(start), SMALL.pfn_max_align_up(end)
         pages[lo + _below(rng, hi - lo)] = "#"
     zone = Zone.from_map("".join(pages), geometry=SMALL, blocks="U" + "M" * (_NPAGES // _PBN - 1))
     _, r = _run(zone, start, end)
