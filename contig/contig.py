@@ -37,6 +37,8 @@ import errno
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .isolation import start_isolate_page_range, test_pages_isolated, undo_isolate_page_range
 from .migrate import (
     CompactControl,
@@ -243,13 +245,7 @@ def _check_args(z: Zone, start: int, end: int, migratetype: int) -> None:
     if not isinstance(z, Zone):
         raise ValueError(f"zone must be a Zone, not {type(z).__name__}")
     for name, v in (("start", start), ("end", end)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            try:
-                import numpy as np
-                if isinstance(v, np.integer):
-                    continue
-            except ImportError:  # pragma: no cover
-                pass
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
             raise ValueError(f"{name} must be an int PFN, not {v!r}")
     if start >= end:
         raise ValueError(f"start ({start}) must be below end ({end})")

@@ -71,7 +71,6 @@ class CompactControl:
     reclaimed: list[int] = field(default_factory=list)
     skipped: dict[str, list[int]] = field(default_factory=lambda: {
         "compound": [], "not_lru": [], "pinned": []})
-    failed: list[int] = field(default_factory=list)
     batches: int = 0
     bulk: bool = False      # use contig.bulk where it is provably equivalent
     deferred: list[int] = field(default_factory=list)   # bulk: freed pages not yet in the buddy

@@ -3,7 +3,7 @@
 Models, Linux v4.4: ``free_hot_cold_page()``, ``free_pcppages_bulk()``,
 ``drain_local_pages()`` / ``drain_all_pages()``, ``rmqueue_bulk()``,
 ``buffered_rmqueue()`` and ``__free_pages()`` (mm/page_alloc.c);
-``__lru_cache_add()``, ``__pagevec_lru_add()``, ``release_pages()``,
+``__lru_cache_add()``, ``__pagevec_lru_add()`` (with ``release_pages()``),
 ``lru_add_drain_all()`` and ``put_page()`` (mm/swap.c);
 ``putback_lru_page()`` (mm/vmscan.c).
 
@@ -58,7 +58,6 @@ __all__ = [
     "lru_add_drain_all",
     "put_page",
     "putback_lru_page",
-    "release_pages",
     "rmqueue_bulk",
     "set_pcp",
 ]
@@ -336,11 +335,6 @@ def __pagevec_lru_add(z: Zone) -> int:
     for i in reversed(to_free):
         free_hot_cold_page(z, z.start_pfn + i, False)
     return len(to_free)
-
-
-def release_pages(z: Zone) -> int:
-    """Alias kept for readers of mm/swap.c: see :func:`__pagevec_lru_add`."""
-    return __pagevec_lru_add(z)
 
 
 def __lru_cache_add(z: Zone, pfn: int) -> None:
