@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -116,6 +117,7 @@ _PFN_ARRAYS = ("kind", "order", "count", "flags", "comp", "mtype")
 _LINK_ARRAYS = ("next", "prev")
 _SCALARS = ("nr_free_pages", "nr_free_drift", "nr_isolate_pageblock", "nr_isolate_extra",
             "pcp_count", "pcp_high", "pcp_batch")
+_get_scalars = attrgetter(*_SCALARS)
 
 
 class Zone:
@@ -417,8 +419,7 @@ class Zone:
 
     def scalars(self) -> tuple:
         """The zone's scalar counters, as a tuple (see :meth:`set_scalars`)."""
-        return (self.nr_free_pages, self.nr_free_drift, self.nr_isolate_pageblock,
-                self.nr_isolate_extra, self.pcp_count, self.pcp_high, self.pcp_batch)
+        return _get_scalars(self)
 
     def set_scalars(self, values: tuple) -> None:
         for a, v in zip(_SCALARS, values, strict=True):
