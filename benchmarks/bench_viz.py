@@ -2,13 +2,18 @@
 
 Run:  python benchmarks/bench_viz.py [--runs N] [--quick]
 
-Prints one table row per (operation, zone size): the median of N runs in
-milliseconds.  The zones are random but seeded: a small-geometry zone of
+Prints one table row per (operation, zone size): the median and the worst
+of N runs in milliseconds (the first call, which loads fonts, is not
+counted).  The zones are random but seeded: a small-geometry zone of
 32 and 4096 PFNs, and x86-64 zones (Geometry()) of 64k and 1M PFNs built
 with Zone.from_arrays.  "update" is what a widget does when a value
 changes, without producing the PNG; "render" is the PNG the inline backend
 would make; "set_range" and "step_to" are a user's change end to end
-(model + update + render).
+(model + update + render), with the explorer drawing the whole zone
+("zone", its default) or zooming on the call ("call").  The last rows are
+the apps as the notebooks build them: the course scenarios with a handle
+dragged page by page, the step players of two scenarios, and notebook 11's
+256 MiB window of the real snapshot with the range moved block by block.
 """
 
 from __future__ import annotations
@@ -51,14 +56,19 @@ def random_zone(n: int, g: Geometry, seed: int = 1) -> Zone:
     return Zone.from_arrays(k, geometry=g)
 
 
-def median_ms(fn, runs: int) -> float:
-    fn()  # warm-up (fonts, caches)
+def timings(fn, runs: int) -> list[float]:
+    """Milliseconds of ``fn(i)`` for i in range(runs), after one warm-up call (fonts, caches)."""
+    fn()
     times = []
     for i in range(runs):
         t = time.perf_counter()
         fn(i)
         times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+    return times
+
+
+def median_ms(fn, runs: int) -> float:
+    return statistics.median(timings(fn, runs))
 
 
 def ranges(z: Zone, count: int):
@@ -103,26 +113,65 @@ def bench_zone(z: Zone, runs: int, row) -> None:
         median_ms(lambda i=0: rf.update(results[(i + 1) % k], before=st,
                                         after=afters[(i + 1) % k]), runs))
     row("render PNG (3 panels, 80 dpi)", z, median_ms(lambda i=0: render_png(fig, 80), runs))
-    app = RangeExplorer({"z": z}, start=rs[0][0], end=rs[0][1])
-    row("RangeExplorer.set_range (all)", z,
-        median_ms(lambda i=0: app.set_range(*rs[(i + 1) % len(rs)]), runs))
+    for window in ("zone", "call"):
+        app = RangeExplorer({"z": z}, start=rs[0][0], end=rs[0][1], window=window)
+        row(f"RangeExplorer.set_range ({window})", z,
+            timings(lambda i=0, app=app: app.set_range(*rs[(i + 1) % len(rs)]), runs))
     player = StepPlayer(results[0])
     nev = len(player.trace)
     row(f"StepPlayer.step_to (next, {nev} ev)", z,
-        median_ms(lambda i=0: player.step_to((i + 1) % nev), runs))
+        timings(lambda i=0: player.step_to((i + 1) % nev), runs))
 
 
-def bench(sizes, runs: int) -> list[tuple]:
+def course_apps(runs: int, row) -> None:
+    """The apps as the notebooks build them, moved as a student moves them."""
+    from contig import procfs
+    from contig.scenarios import SCENARIOS
+
+    app = RangeExplorer()       # notebooks 00-10: the course scenarios
+    for name in ("fragmented", "pinned", "fatal-signal"):
+        app.set_zone(name)
+        s0, e0 = app.state["start"], app.state["end"]
+        n = app.zone.spanned_pages
+        # the end handle dragged back and forth, one page at a time
+        ends = [min(n, max(s0 + 1, e0 + d)) for d in (1, 2, 3, 2, 1, 0, -1, -2, -1, 0)]
+        row(f"explorer, scenario {name}", app.zone,
+            timings(lambda i=0, s0=s0, ends=ends: app.set_range(s0, ends[i % len(ends)]), runs))
+    for name in ("file-cache", "fatal-signal"):
+        player = StepPlayer(SCENARIOS[name])
+        nev = len(player.trace)
+        row(f"player, scenario {name} ({nev} ev)", SCENARIOS[name].zone(),
+            timings(lambda i=0, p=player, nev=nev: p.step_to((i + 1) % nev), runs))
+    # notebook 11: 256 MiB of the real Normal zone, the range moved a MAX_ORDER block at a time
+    normal = procfs.load_kpageflags(procfs.data_path("linux-6.18-Normal.npz"))
+    lo, n, pbo = 5 << 18, 1 << 16, normal.geometry.pageblock_order
+    off = lo - normal.start_pfn
+    window = Zone.from_arrays(normal.kinds()[off: off + n],
+                              normal.pageblock_types()[off >> pbo: (off + n) >> pbo],
+                              geometry=normal.geometry, start_pfn=lo, name="Normal window")
+    app = RangeExplorer({"w": window}, start=lo + 16384, end=lo + 17408)
+    a = window.geometry.max_order_nr_pages
+    row("explorer, real 256 MiB window", window,
+        timings(lambda i=0: app.set_range(lo + 16384 + (i % 8) * a, lo + 17408 + (i % 8) * a),
+                runs))
+
+
+def bench(sizes, runs: int, course: bool = True) -> list[tuple]:
     rows = []
 
     def row(op, z, ms):
         g = z.geometry
-        rows.append((op, z.spanned_pages, f"({g.max_order},{g.pageblock_order})", ms))
-        print(f"{op:34s} {z.spanned_pages:>9d} {rows[-1][2]:>8s} {ms:9.1f}", flush=True)
+        ms = ms if isinstance(ms, list) else [ms]
+        med, worst = statistics.median(ms), max(ms)
+        rows.append((op, z.spanned_pages, f"({g.max_order},{g.pageblock_order})", med, worst))
+        print(f"{op:34s} {z.spanned_pages:>9d} {rows[-1][2]:>8s} {med:9.1f} {worst:8.1f}",
+              flush=True)
 
-    print(f"{'operation':34s} {'pages':>9s} {'geometry':>8s} {'median ms':>9s}")
+    print(f"{'operation':34s} {'pages':>9s} {'geometry':>8s} {'median ms':>9s} {'max ms':>8s}")
     for n, g in sizes:
         bench_zone(random_zone(n, g), runs, row)
+    if course:
+        course_apps(max(runs, 10), row)
     return rows
 
 

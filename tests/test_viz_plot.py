@@ -300,3 +300,10 @@ def test_zone_state_window_keeps_the_pageblocks_it_overlaps():
 def test_unknown_layout_mode_is_refused(bad):
     with pytest.raises(ValueError, match="mode"):
         choose_layout(zone(), mode=bad)
+
+
+def test_free_list_heights_snap_to_round_numbers():
+    from contig.viz.plot import _nice_ceiling
+
+    got = [_nice_ceiling(y) for y in (0, 0.5, 1, 1.01, 2.5, 3, 4.2, 5.5, 11, 29, 31, 4100)]
+    assert got == [1, 1, 1, 2, 3, 3, 5, 10, 20, 30, 50, 5000]

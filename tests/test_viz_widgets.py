@@ -235,3 +235,111 @@ def test_player_from_a_zone_and_range_leaves_the_zone_alone():
     assert p.result.ok and z.state_equal(ref)
     with pytest.raises(ValueError, match="trace"):
         StepPlayer(alloc_contig_range(z.copy(), 8, 16, trace=False))
+
+
+# ------------------------------------------------------------------ large zones and redraws
+def big_zone(n=4096, seed=3):
+    """A TINY-geometry zone larger than a strip: movable pages, free runs, some unmovable."""
+    rng = np.random.default_rng(seed)
+    k = rng.choice(np.frombuffer(b"MMMMMMFF.U", np.uint8), n)
+    for lo in range(0, n, 64):
+        k[lo: lo + int(rng.integers(8, 32))] = ord(".")
+    return Zone.from_arrays(k, geometry=TINY, name="big")
+
+
+def png_pixels(app) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    data = base64.b64decode(app.out.outputs[0]["data"]["image/png"])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def full_draw_pixels(fig) -> np.ndarray:
+    """The same figure drawn by matplotlib the ordinary way, every artist at once."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+@pytest.mark.parametrize("kind", ["strip", "grid", "grid zoomed", "player"])
+def test_the_picture_sent_is_what_a_full_draw_gives(kind, zones):
+    """The apps draw only what changed onto a cached background; the bytes must not differ."""
+    if kind == "player":
+        app = StepPlayer(alloc_contig_range(make("frag"), 8, 16))
+        moves = [lambda i=i: app.step_to(i) for i in (3, 7, 2, 9)]
+    else:
+        z = make("free") if kind == "strip" else big_zone()
+        app = RangeExplorer({"z": z}, start=8, end=16,
+                            window="call" if kind == "grid zoomed" else "zone")
+        # (12, 13) in "free" needs a taller free-list axis: a new background, then the old one
+        moves = [lambda r=r: app.set_range(*r) for r in ((20, 30), (12, 13), (2, 9), (8, 16))]
+        if kind != "strip":
+            moves += [lambda: app.set_range(2000, 2100), lambda: app.set_range(4000, 4090)]
+    for move in moves:
+        move()
+        assert np.array_equal(png_pixels(app), full_draw_pixels(app.fig))
+
+
+def test_moving_the_range_over_a_whole_zone_keeps_the_axes(zones):
+    app = RangeExplorer({"z": big_zone()}, start=8, end=16)
+    assert app.zoom_box.layout.display is None and not app.zoom_box.value
+    before_view, layout = app.view.before, app.figure_arrays()["before"]["layout"]
+    assert (layout.mode, layout.start_pfn, layout.end_pfn) == ("grid", 0, 4096)
+    ylims = {app.view.ax_free.get_ylim()}
+    for s in (100, 1500, 3000, 4000):
+        app.set_range(s, s + 40)
+        ylims.add(app.view.ax_free.get_ylim())
+        # the zone panels are updated in place: same view, same axes limits and ticks
+        assert app.view.before is before_view
+        assert app.figure_arrays()["before"]["layout"] == layout
+        assert app.figure_arrays()["after"]["ranges"]["request"] == (s, s + 40)
+    # backgrounds are drawn only for a new free-list height, never for a new range
+    assert app._blit.full_draws <= len(ylims)
+
+
+def test_the_zoom_box_zooms_on_the_call_and_back(zones):
+    app = RangeExplorer({"z": big_zone()}, start=2000, end=2040)
+    whole = app.figure_arrays()["before"]["layout"]
+    app.zoom_box.value = True
+    assert app.view.window == "call"
+    zoomed = app.figure_arrays()["before"]["layout"]
+    assert whole.start_pfn < zoomed.start_pfn <= 2000 and 2040 <= zoomed.end_pfn < whole.end_pfn
+    assert app.figure_arrays()["before"]["ranges"]["request"] == (2000, 2040)
+    app.set_range(3000, 3010)                     # zoomed, the view follows the range
+    assert app.figure_arrays()["before"]["layout"].start_pfn > 2040
+    app.set_window("zone")
+    assert not app.zoom_box.value
+    assert app.figure_arrays()["before"]["layout"] == whole
+    app.set_window("sideways")
+    assert "window must be" in app.result_html.value
+    # a zone that fits one strip has nothing to zoom on: the box is hidden
+    small = RangeExplorer(zones)
+    assert small.zoom_box.layout.display == "none"
+    with pytest.raises(ValueError, match="window"):
+        RangeExplorer(zones, window="sideways")
+
+
+def test_large_zones_are_run_in_bulk_with_the_same_result():
+    z = big_zone(8192)
+    app = RangeExplorer({"z": z}, start=1000, end=3000)
+    slow = z.copy()
+    r = alloc_contig_range(slow, 1000, 3000, bulk=False)
+    assert app.result.summary() == r.summary() and len(r.migrated) > 100
+    assert app.result.migrated == r.migrated
+    assert np.array_equal(kinds_shown(app).data, kind_image(slow, choose_layout(slow)).data)
+
+
+def test_the_free_list_axis_height_depends_only_on_the_counts(app):
+    app.set_range(8, 16)
+    first = app.view.ax_free.get_ylim()
+    app.set_range(0, 32)
+    app.set_range(8, 16)
+    assert app.view.ax_free.get_ylim() == first
+    top = first[1]
+    assert top in (1, 2, 3, 5) or str(int(top)).rstrip("0") in ("1", "2", "3", "5")
+    assert max(t.max() for t in app.view.free.totals) * 1.15 <= top

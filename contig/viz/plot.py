@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Polygon
 from matplotlib.path import Path
 from matplotlib.patheffects import withStroke
@@ -110,6 +111,22 @@ def _clip_range(layout: Layout, rng) -> tuple[int, int] | None:
     lo, hi = (int(v) for v in rng)
     lo, hi = max(lo, layout.start_pfn), min(hi, layout.end_pfn)
     return (lo, hi) if lo < hi else None
+
+
+def _nice_ceiling(y: float) -> float:
+    """The smallest of 1, 2, 3, 5, 10, 20, 30, 50, ... that is >= ``y`` (and >= 1).
+
+    Axis limits snap to these, so most updates keep the same ticks (and the
+    apps redraw only the contents, see ``contig.viz.widgets._BlitRenderer``)
+    while the same counts always give the same axis.
+    """
+    if y <= 1:
+        return 1.0
+    mag = 10.0 ** np.floor(np.log10(y))
+    for m in (1, 2, 3, 5, 10):
+        if m * mag >= y * (1 - 1e-12):
+            return float(m * mag)
+    return float(10 * mag)
 
 
 def _span(s: ZoneState) -> tuple:
@@ -316,6 +333,8 @@ class ZoneView:
         self.overlays, self.ranges, self.marks = {}, {}, {}
 
     def _add(self, key: str, artist):
+        # overlays go in with add_artist, not add_patch/plot: the view's limits are fixed,
+        # and growing the data limits would walk every arrow's Bezier path on each update
         self.overlays.setdefault(key, []).append(artist)
         return artist
 
@@ -388,9 +407,9 @@ class ZoneView:
     def _bracket(self, key: str, lo: int, hi: int, y: float, label: str | None, style: str):
         ax = self.ax
         h = 0.22
-        line = ax.plot([lo, lo, hi, hi], [y + h, y, y, y + h], solid_capstyle="butt",
-                       zorder=6, clip_on=False, **STYLE[style]["line"])[0]
-        self._add(key, line)
+        line = Line2D([lo, lo, hi, hi], [y + h, y, y, y + h], solid_capstyle="butt",
+                      zorder=6, clip_on=False, **STYLE[style]["line"])
+        self._add(key, ax.add_artist(line))
         if label:
             self._text(key, (lo + hi) / 2, y - 0.06, label, STYLE[style]["line"]["color"])
 
@@ -410,7 +429,7 @@ class ZoneView:
         poly = Polygon(range_outline(self.layout, lo, hi), closed=True, fill=False, zorder=6,
                        path_effects=[withStroke(linewidth=4.5, foreground="white")],
                        **STYLE[style]["line"])
-        self._add(key, self.ax.add_patch(poly))
+        self._add(key, self.ax.add_artist(poly))
         if label and self.layout.nrows <= 16:
             x, r = self.layout.pos(lo)
             self._text(key, x, r, label, STYLE[style]["line"]["color"], True, ha="left",
@@ -436,8 +455,8 @@ class ZoneView:
                 self.ranges["outer_start"] = (o_lo, o_lo + 1)
                 c = STYLE["outer"]["line"]["color"]
                 if strip:
-                    self._add("outer", self.ax.plot([o_lo, o_lo], [y, y + 0.3], color=c,
-                                                    linewidth=2, zorder=6)[0])
+                    self._add("outer", self.ax.add_artist(Line2D([o_lo, o_lo], [y, y + 0.3],
+                                                                 color=c, linewidth=2, zorder=6)))
                     self._text("outer", o_lo, y - 0.06, f"outer_start {o_lo}", c)
                 else:
                     self._mark("outer", o_lo, f"outer_start {o_lo}", color=c)
@@ -494,7 +513,7 @@ class ZoneView:
                     arr = FancyArrowPatch(path=Path(verts), arrowstyle="-|>", mutation_scale=8,
                                           color=color, linewidth=0.9, zorder=7,
                                           shrinkA=0, shrinkB=0)
-                    self._add("migration", ax.add_patch(arr))
+                    self._add("migration", ax.add_artist(arr))
             else:
                 lc = LineCollection(arcs, colors=color, linewidths=0.5, zorder=7, alpha=0.6)
                 self._add("migration", ax.add_collection(lc, autolim=False))
@@ -577,9 +596,9 @@ class ZoneView:
         L = self.layout
         y0 = _BAND[0] - 0.08 if self.band is not None else -0.08
         xy = range_outline(L, lo, hi, y0, _STRIP[1] + 0.08)
-        self._add("highlight", self.ax.add_patch(Polygon(
+        self._add("highlight", self.ax.add_artist(Polygon(
             xy, closed=True, facecolor="#EE3377", alpha=0.12, zorder=1.5, linewidth=0)))
-        self._add("highlight", self.ax.add_patch(Polygon(
+        self._add("highlight", self.ax.add_artist(Polygon(
             xy, closed=True, fill=False, zorder=6.5, **STYLE["highlight"]["line"])))
 
     # -------------------------------------------------------- inspection
@@ -806,7 +825,8 @@ class FreeListsView:
         self.nsets = 1 if compare is None else 2
         c0 = _counts(counts)
         self.max_order = c0.shape[0]
-        colors = [MIGRATETYPE_COLORS[t] for t in MigrateType] * self.max_order
+        self._colors = np.array([MIGRATETYPE_COLORS[t] for t in MigrateType] * self.max_order)
+        colors = list(self._colors)
         self.collections = []
         for j in range(self.nsets):
             pc = PolyCollection([], facecolors=colors, edgecolors="white", linewidths=0.4,
@@ -858,7 +878,10 @@ class FreeListsView:
             X0, X1 = np.repeat(x0, len(MigrateType)), np.repeat(x1, len(MigrateType))
             B, T = bottom.ravel(), top.ravel()
             verts = np.stack([np.column_stack(c) for c in ((X0, B), (X1, B), (X1, T), (X0, T))], 1)
-            self.collections[j].set_verts(verts)
+            # only the bars that have a height (hatching an empty bar still costs a fill)
+            full = vals.ravel() > 0
+            self.collections[j].set_verts(verts[full])
+            self.collections[j].set_facecolor(list(self._colors[full]))
             self.values.append(vals)
             self.totals.append(top[:, -1].copy())
             if self.annotate and self.max_order <= 12:
@@ -867,7 +890,7 @@ class FreeListsView:
                         self.texts.append(self.ax.text(xi, tot, f"{int(tot)}", ha="center",
                                                        va="bottom", fontsize=6.5))
         ymax = max(float(t.max()) for t in self.totals)
-        self.ax.set_ylim(0, max(1.0, ymax * 1.15))
+        self.ax.set_ylim(0, _nice_ceiling(ymax * 1.15))
 
     def arrays(self) -> dict[str, Any]:
         """The drawn values: per set, a (max_order, 6) array and the per-order totals."""
@@ -898,14 +921,26 @@ class ResultFigure:
     The axes are made once; :meth:`update` redraws in place (the widgets use
     it).  Build it on a ``matplotlib.figure.Figure`` you own, or let
     :func:`plot_result` make one with pyplot.
+
+    :param window: ``"call"``: the PFNs around the call (:func:`call_window`),
+        ``"zone"``: always the whole zone, so the axes stay the same whatever
+        the range (what the range explorer shows by default).
+    :param titles: ``"full"``: panel titles that name the ranges;
+        ``"short"``: fixed ones ("before the call", ...), for apps that print
+        the result line beside the figure.
     """
 
     def __init__(self, fig, *, strip_max: int = 512, max_arrows: int = 64, legend: bool = True,
-                 suptitle: bool = True):
+                 suptitle: bool = True, window: str = "call", titles: str = "full"):
+        if window not in ("call", "zone"):
+            raise ValueError(f"window must be 'call' or 'zone', not {window!r}")
+        if titles not in ("full", "short"):
+            raise ValueError(f"titles must be 'full' or 'short', not {titles!r}")
         self.fig = fig
+        self.window, self.titles = window, titles
         self.show_legend, self.show_suptitle = legend, suptitle
         gs = fig.add_gridspec(3, 1, height_ratios=[1.25, 1.25, 0.8], hspace=0.5,
-                              left=0.09, right=0.98, top=0.91 if suptitle else 0.95,
+                              left=0.115, right=0.98, top=0.91 if suptitle else 0.95,
                               bottom=0.16 if legend else 0.07)
         self.ax_before = fig.add_subplot(gs[0])
         self.ax_after = fig.add_subplot(gs[1])
@@ -936,19 +971,26 @@ class ResultFigure:
         a = ZoneState.of(after) if after is not None else ZoneState.of(_trace(result).final())
         r = result
         failed = isolation_failures(r)
-        lo, hi = call_window(b, r.start, r.end, strip_max=self.strip_max)
+        if self.window == "zone":
+            lo, hi = b.start_pfn, b.end_pfn
+        else:
+            lo, hi = call_window(b, r.start, r.end, strip_max=self.strip_max)
         where = "" if (lo, hi) == (b.start_pfn, b.end_pfn) else f" (PFNs [{lo}, {hi}) shown)"
         moved = f", {len(r.migrated)} migrated" if r.migrated else ""
-        vb = self._view("before", self.ax_before, b.window(lo, hi),
-                        f"before: request [{r.start}, {r.end}), isolated "
-                        f"[{r.isolate_start}, {r.isolate_end}){moved}{where}")
+        if self.titles == "short":
+            tb, ta = "before the call" + where, "after the call" + where
+        else:
+            tb = (f"before: request [{r.start}, {r.end}), isolated "
+                  f"[{r.isolate_start}, {r.isolate_end}){moved}{where}")
+            ta = (f"after: ret 0, outer [{r.outer_start}, {r.outer_end}), head and tail freed "
+                  f"back" if r.ok else f"after: ret {errname(r.ret)}, failed in {r.failed_stage}")
+            ta += where
+        vb = self._view("before", self.ax_before, b.window(lo, hi), tb)
         self.ax_before.set_xlabel("")  # the after panel below names the axis
         vb.set_overlays(request=(r.start, r.end), isolate=(r.isolate_start, r.isolate_end),
                         migrated=r.migrated, reclaimed=r.reclaimed, failed=failed,
                         max_arrows=self.max_arrows)
-        at = (f"after: ret 0, outer [{r.outer_start}, {r.outer_end}), head and tail freed back"
-              if r.ok else f"after: ret {errname(r.ret)}, failed in {r.failed_stage}")
-        va = self._view("after", self.ax_after, a.window(lo, hi), at + where)
+        va = self._view("after", self.ax_after, a.window(lo, hi), ta)
         va.set_overlays(request=(r.start, r.end), outer=(r.outer_start, r.outer_end),
                         busy=failure_mark(r))
         if self.free is None or self.free.max_order != b.geometry.max_order:

@@ -56,6 +56,9 @@ from .plot import (
 
 __all__ = ["RangeExplorer", "StepPlayer", "legend_html", "render_png"]
 
+#: zones of more pages than this are run with ``bulk=True`` by the range explorer
+BULK_ABOVE = 4096
+
 
 # ------------------------------------------------------------------ helpers
 def render_png(fig: Figure, dpi: float | None = None, tight: bool = False) -> bytes:
@@ -147,6 +150,9 @@ class _Source:
             opts["busy_pfns"] = [p for p in opts["busy_pfns"] if start <= p < end]
         mt = getattr(self.obj, "migratetype", MigrateType.MOVABLE)
         z = self.zone().copy()
+        # the explorer shows no steps, so beyond a few thousand pages it takes the numpy
+        # path: the same zone and result (tests/test_bulk.py), a coarser trace
+        opts.setdefault("bulk", z.spanned_pages > BULK_ABOVE)
         return z, alloc_contig_range(z, start, end, mt, **opts)
 
 
@@ -205,13 +211,20 @@ class _BlitRenderer:
     """PNG of a figure, redrawing only what an update can change.
 
     Text is most of the cost of a matplotlib picture (each glyph is drawn on
-    its own).  Axes frames, ticks, tick labels and axis labels depend only on
-    the axes limits and labels, so they are drawn once into a background for
-    each such layout; an update restores that background and draws the axes'
-    contents (images, lines, patches, overlay text, titles) on top, in zorder.
+    its own, after a costly layout of each string).  Axes frames, ticks,
+    tick labels, axis labels and titles depend only on the axes limits,
+    locators and strings, so they are drawn once into a background for each
+    such layout; an update restores that background and draws the axes'
+    contents (images, lines, patches, overlay text) on top, in zorder.  The
+    apps keep their titles fixed and their limits on a coarse grid (whole
+    zone, snapped free-list heights), and the last few backgrounds are
+    kept, so most updates reuse one.
     Every picture of a given layout is made the same way, so the same state
-    always gives the same bytes.
+    always gives the same bytes, and it is pixel-identical to a full
+    ``canvas.draw()`` (``tests/test_viz_widgets.py`` checks both).
     """
+
+    KEEP = 8      # backgrounds kept (a few layouts a student goes back and forth between)
 
     def __init__(self, fig: Figure, dpi: float):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -219,22 +232,32 @@ class _BlitRenderer:
         self.fig = fig
         self.dpi = dpi
         self.canvas = FigureCanvasAgg(fig)
-        self._key: Any = None
-        self._bg = None
+        self._bgs: dict[Any, Any] = {}    # layout key -> background, the most recent last
+        self.full_draws = 0       # how many backgrounds were drawn (for tests and benchmarks)
+
+    @staticmethod
+    def _titles(ax) -> tuple:
+        return (ax.title, ax._left_title, ax._right_title)
 
     def _layout_key(self) -> tuple:
+        def axis_key(axis) -> tuple:
+            # the tick positions and the formatter that names them (kept by identity:
+            # a new ZoneView makes a new formatter)
+            return (tuple(axis.get_majorticklocs()), axis.get_major_formatter(),
+                    tuple(getattr(axis.get_major_formatter(), "seq", ()) or ()),
+                    axis.label.get_text())
+
         return (tuple(self.fig.get_size_inches()), self.dpi, tuple(
-            (ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), ax.get_xlabel(),
-             ax.get_ylabel(), ax.get_xscale(), ax.get_yscale(), ax.axison,
-             tuple(ax.get_xticks()), tuple(ax.get_yticks()),
-             tuple(t.get_text() for t in ax.xaxis.get_majorticklabels()),
-             tuple(t.get_text() for t in ax.yaxis.get_majorticklabels()))
+            (ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), ax.get_xscale(),
+             ax.get_yscale(), ax.axison, axis_key(ax.xaxis), axis_key(ax.yaxis),
+             tuple(t.get_text() for t in self._titles(ax)))
             for ax in self.fig.axes), tuple(t.get_text() for t in self.fig.texts))
 
     def _contents(self) -> list:
         out = []
         for ax in self.fig.axes:
-            fixed = {ax.xaxis, ax.yaxis, ax.patch}   # spines are redrawn: images may cover them
+            # spines are redrawn: images may cover them
+            fixed = {ax.xaxis, ax.yaxis, ax.patch, *self._titles(ax)}
             arts = [a for a in ax.get_children() if a not in fixed and a.get_visible()]
             out.extend(sorted(arts, key=lambda a: a.get_zorder()))
         return out
@@ -244,30 +267,39 @@ class _BlitRenderer:
 
         self.fig.set_dpi(self.dpi)
         key = self._layout_key()
-        if key != self._key or self._bg is None:
+        bg = self._bgs.pop(key, None)
+        if bg is None:
             hidden = self._contents()
             for a in hidden:
                 a.set_visible(False)
             try:
                 self.canvas.draw()
-                self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
+                bg = self.canvas.copy_from_bbox(self.fig.bbox)
             finally:
                 for a in hidden:
                     a.set_visible(True)
-            self._key = self._layout_key()
-        self.canvas.restore_region(self._bg)
+            self.full_draws += 1
+            key = self._layout_key()
+        self._bgs[key] = bg
+        while len(self._bgs) > self.KEEP:
+            del self._bgs[next(iter(self._bgs))]
+        self.canvas.restore_region(bg)
         renderer = self.canvas.get_renderer()
-        for ax in self.fig.axes:
-            # Axes.draw() places the titles; drawn on their own they need it done here
-            # (matplotlib's own helper, private but present since 3.0)
-            ax._update_title_position(renderer)
         for a in self._contents():
             a.draw(renderer)
         w, h = self.canvas.get_width_height()
         img = Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        if _opaque(self.fig):
+            img = img.convert("RGB")   # a quarter less to compress and to send
         buf = io.BytesIO()
         img.save(buf, format="png", compress_level=1)   # speed over size: it is redrawn often
         return buf.getvalue()
+
+
+def _opaque(fig: Figure) -> bool:
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(fig.patch.get_facecolor(), fig.patch.get_alpha())[3] >= 1.0
 
 
 class _App:
@@ -311,6 +343,10 @@ class RangeExplorer(_App):
     :param start, end: the first range (default: the scenario's suggestion,
         else the first MAX_ORDER block of the zone).
     :param live: run on every change (else only on the Run button).
+    :param window: ``"zone"``: draw the whole zone (a strip up to
+        ``strip_max`` pages, else a grid), so moving the range only redraws
+        the contents; ``"call"``: zoom on the PFNs around the call.  For
+        zones larger than a strip, a "zoom to the call" checkbox switches.
 
     Typed setters: :meth:`set_zone`, :meth:`set_range`; the callback
     :meth:`update`; what is shown: :attr:`state`, :attr:`result`,
@@ -319,8 +355,11 @@ class RangeExplorer(_App):
 
     def __init__(self, zones=None, *, zone: str | None = None, start: int | None = None,
                  end: int | None = None, live: bool = True, figsize=(9.6, 6.4), dpi: float = 80,
-                 strip_max: int = 512):
+                 strip_max: int = 512, window: str = "zone"):
+        if window not in ("zone", "call"):
+            raise ValueError(f"window must be 'zone' or 'call', not {window!r}")
         self.sources = _sources(zones)
+        self.strip_max = strip_max
         self.dpi = dpi
         self.renders = 0
         self.runs = 0
@@ -347,24 +386,31 @@ class RangeExplorer(_App):
                                    layout=ipw.Layout(width="120px"))
         self.run_button = ipw.Button(description="Run", button_style="primary",
                                    layout=ipw.Layout(width="80px"))
+        self.zoom_box = ipw.Checkbox(value=window == "call", description="zoom to the call",
+                                   indent=False, layout=ipw.Layout(width="150px"))
+        self.zoom_box.add_class("contig-zoom")
         self.result_html = ipw.HTML()
         self.result_html.add_class("contig-result")
         self.out = ipw.Output()
         self.out.add_class("contig-plot")
         self.legend = ipw.HTML(legend_html())
         self.fig = Figure(figsize=figsize)
-        # the result line is in the HTML above the picture: no suptitle, no legend
-        self.view = ResultFigure(self.fig, legend=False, suptitle=False, strip_max=strip_max)
+        # the result line is in the HTML above the picture: no suptitle, no legend, and
+        # fixed panel titles (so a new range redraws only the contents of the axes)
+        self.view = ResultFigure(self.fig, legend=False, suptitle=False, strip_max=strip_max,
+                                 window=window, titles="short")
         self.widget = ipw.VBox([
             self.zone_picker,
             self.range_slider,
-            ipw.HBox([self.start_box, self.end_box, self.live_box, self.run_button]),
+            ipw.HBox([self.start_box, self.end_box, self.live_box, self.zoom_box,
+                      self.run_button]),
             self.result_html, self.out, self.legend])
         self.widget.add_class("contig-explorer")
         self.range_slider.observe(self._on_slider, names="value")
         self.start_box.observe(self._on_box, names="value")
         self.end_box.observe(self._on_box, names="value")
         self.zone_picker.observe(self._on_zone, names="value")
+        self.zoom_box.observe(self._on_zoom, names="value")
         self.run_button.on_click(lambda _b: self._safe(self.update, force=True))
         self.set_zone(zone if zone is not None else names[0], start=start, end=end)
 
@@ -386,6 +432,10 @@ class RangeExplorer(_App):
     def _on_zone(self, change) -> None:
         if not self._guard:
             self._safe(self.set_zone, change["new"])
+
+    def _on_zoom(self, change) -> None:
+        if not self._guard:
+            self._safe(self.set_window, "call" if change["new"] else "zone")
 
     # -------------------------------------------------------- setters
     @property
@@ -420,9 +470,25 @@ class RangeExplorer(_App):
                 box.max = ze
         finally:
             self._guard = False
+        # zoom means something only when the zone is larger than one strip
+        self.zoom_box.layout.display = None if z.spanned_pages > self.strip_max else "none"
         self.state = {"zone": name, "start": None, "end": None, "message": None}
         self._last = None
         self.set_range(start, end)
+
+    def set_window(self, window: str) -> None:
+        """Draw the whole zone (``"zone"``) or zoom on the call (``"call"``), and redraw."""
+        if window not in ("zone", "call"):
+            self.result_html.value = _message(f"window must be 'zone' or 'call', not {window!r}")
+            return
+        self._guard = True
+        try:
+            self.zoom_box.value = window == "call"
+        finally:
+            self._guard = False
+        if window != self.view.window:
+            self.view.window = window
+            self.update(force=True)
 
     def set_range(self, start, end) -> None:
         """Ask for ``[start, end)``: clamped to the zone; start >= end is refused with a message."""
@@ -577,11 +643,13 @@ class StepPlayer(_App):
         self.out.add_class("contig-plot")
         self.fig = Figure(figsize=figsize)
         gs = self.fig.add_gridspec(2, 1, height_ratios=[1.5, 0.8], hspace=0.6,
-                                   left=0.09, right=0.98, top=0.9, bottom=0.12)
+                                   left=0.115, right=0.98, top=0.9, bottom=0.12)
         ax_zone, ax_free = self.fig.add_subplot(gs[0]), self.fig.add_subplot(gs[1])
         st0 = self._state(0)
-        self.view = ZoneView(ax_zone, st0, legend=False, title="", strip_max=strip_max,
-                             fixed_ylim=True)
+        # a fixed title (the event is named in the HTML above): steps redraw only the contents
+        self.view = ZoneView(ax_zone, st0, legend=False, strip_max=strip_max, fixed_ylim=True,
+                             title="the zone right after this event (the range it touched "
+                                   "outlined)")
         self.free = FreeListsView(ax_free, self.initial, st0, legend=False, annotate=False,
                                   title="free blocks per order: before the call plain, "
                                         "at this step hatched")
@@ -626,7 +694,6 @@ class StepPlayer(_App):
         st = self._state(i)
         self.view.set_state(st)
         self.view.set_overlays(**_event_overlays(self.trace, i, self.result))
-        self.view.ax.set_title(f"after event {i}/{n - 1} [{e.stage}] {e.func}", fontsize="medium")
         self.free.set_counts(self.initial, st)
         self.state = {"step": i, "func": e.func, "stage": e.stage, "seq": e.seq}
         self.why.value = (f"<b>event {i}/{n - 1}</b> [{html.escape(e.stage)}] "
