@@ -550,6 +550,35 @@ class Zone:
         from .procfs import render_pagetypeinfo
         return render_pagetypeinfo(self, node)
 
+    def with_geometry(self, geometry: Geometry) -> Zone:
+        """The same pages under another geometry: a what-if for the course.
+
+        No kernel does this (MAX_ORDER and pageblock_order are fixed when it
+        is built); the range explorer's geometry picker uses it to show how
+        the alignment of ``alloc_contig_range()`` depends on them.  Page
+        kinds are kept; free pages are cut into buddy blocks afresh, as
+        :meth:`from_arrays` cuts any map; a new pageblock is MOVABLE if every
+        old pageblock it overlaps was, else it takes the first other type
+        among them (a larger block holding an unmovable part is what the
+        allocator's fallback would have claimed whole); the per-CPU ``high``
+        and ``batch`` are kept.
+
+        :raises ValueError: ``geometry`` is not a Geometry, or a run of
+            compound pages cannot be cut under it; this zone is untouched.
+        """
+        if not isinstance(geometry, Geometry):
+            raise ValueError(f"geometry must be a Geometry, not {geometry!r}")
+        s, n = self.start_pfn, self.spanned_pages
+        new, old = geometry.pageblock_order, self.geometry.pageblock_order
+        first = np.maximum(np.arange(s >> new, ((s + n - 1) >> new) + 1, dtype=np.int64) << new, s)
+        starts = (first >> old) - (s >> old)          # the first old block each new one overlaps
+        other = np.where(self.pb != MigrateType.MOVABLE, np.arange(self.pb.size), self.pb.size)
+        # per new block, the first non-MOVABLE old block it overlaps (or pb.size: none)
+        pick = np.minimum.reduceat(other, starts)
+        blocks = np.append(self.pb, np.uint8(MigrateType.MOVABLE))[pick]
+        return Zone.from_arrays(self.kind.copy(), blocks, geometry=geometry, start_pfn=s,
+                                name=self.name, pcp_high=self.pcp_high, pcp_batch=self.pcp_batch)
+
     # ------------------------------------------------------------ copy / compare
     def copy(self) -> Zone:
         """A deep copy: a handful of array copies, independent of the original."""

@@ -183,3 +183,25 @@ def test_failed_calls_leave_no_page_isolated(pages, blocks, start, length):
     assert z.nr_isolate_pageblock == 0
     if not r.ok:
         assert r.outer_end is None or r.failed_stage is None
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(pages=zone_maps, blocks=block_maps, max_order=st.integers(2, 6),
+       pageblock_order=st.integers(0, 5))
+def test_with_geometry_keeps_every_page_and_round_trips(pages, blocks, max_order, pageblock_order):
+    z = Zone.from_map(pages, geometry=G, blocks=blocks)
+    g = Geometry(max_order=max_order, pageblock_order=pageblock_order)
+    w = z.with_geometry(g)
+    w.check()
+    assert w.to_map() == z.to_map() and w.geometry == g
+    assert free_pages(w) == free_pages(z) and live_pages(w) == live_pages(z)
+    assert all(order < max_order for _, order, _ in w.free_blocks())
+    # a block is MOVABLE exactly when every old block under it was
+    pbn = g.pageblock_nr_pages
+    for k, t in enumerate(w.pb):
+        under = z.pb[(k * pbn) >> G.pageblock_order: -(-((k + 1) * pbn) >> G.pageblock_order)]
+        assert (t == MigrateType.MOVABLE) == bool((under == MigrateType.MOVABLE).all())
+    # back to the first geometry: the zone from_map builds, block types included when
+    # the trip only split blocks
+    if pageblock_order <= G.pageblock_order:
+        assert w.with_geometry(G).state_equal(z)

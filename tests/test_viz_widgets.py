@@ -304,7 +304,7 @@ def test_moving_the_range_over_a_whole_zone_keeps_the_axes(zones):
 
 def test_the_zoom_box_zooms_on_the_call_and_back(zones):
     app = RangeExplorer({"z": big_zone()}, start=2000, end=2040)
-    whole = app.figure_arrays()["before"]["layout"]
+    whole, png = app.figure_arrays()["before"]["layout"], app._png
     app.zoom_box.value = True
     assert app.view.window == "call"
     zoomed = app.figure_arrays()["before"]["layout"]
@@ -315,6 +315,8 @@ def test_the_zoom_box_zooms_on_the_call_and_back(zones):
     app.set_window("zone")
     assert not app.zoom_box.value
     assert app.figure_arrays()["before"]["layout"] == whole
+    app.set_range(2000, 2040)                     # the first picture, byte for byte
+    assert app._png == png
     app.set_window("sideways")
     assert "window must be" in app.result_html.value
     # a zone that fits one strip has nothing to zoom on: the box is hidden
@@ -343,3 +345,46 @@ def test_the_free_list_axis_height_depends_only_on_the_counts(app):
     top = first[1]
     assert top in (1, 2, 3, 5) or str(int(top)).rstrip("0") in ("1", "2", "3", "5")
     assert max(t.max() for t in app.view.free.totals) * 1.15 <= top
+
+
+# ------------------------------------------------------------------ the geometry picker
+def test_the_geometry_picker_regroups_the_same_pages(app):
+    from contig import Geometry
+
+    labels = [label for label, _ in app.geometry_picker.options]
+    assert "(its own)" in labels[0] and app.geometry_picker.value == TINY
+    assert "contig-geometry" in app.geometry_picker._dom_classes
+    g = Geometry(max_order=5, pageblock_order=3)       # 16-page blocks, 8-page pageblocks
+    assert g in [v for _, v in app.geometry_picker.options]
+    app.set_range(9, 11)
+    own = app.result
+    assert (own.isolate_start, own.isolate_end) == (8, 16)
+    app.geometry_picker.value = g                      # as a user picks it
+    r = app.result
+    assert (r.isolate_start, r.isolate_end) == (0, 16)   # rounded to 16 pages now
+    ref = make("frag").with_geometry(g)
+    assert r.summary() == alloc_contig_range(ref.copy(), 9, 11).summary()
+    assert "not the zone's own geometry" in app.result_html.value
+    arr = app.figure_arrays()["before"]
+    assert arr["band"][0].size == 4                    # 32 pages / 8-page pageblocks
+    assert app.state["start"] == 9 and app.state["end"] == 11   # the range is kept
+    app.set_geometry((4, 2))                           # back to its own: the first result
+    assert app.result.summary() == own.summary() and app.state["geometry"] is None
+    app.set_geometry((40, 2))
+    assert "not a geometry" in app.result_html.value and app.result.summary() == own.summary()
+    app.zone_picker.value = "pad"                      # a new zone starts at its own geometry
+    assert app.geometry_picker.value == TINY and app.state["geometry"] is None
+
+
+def test_with_geometry_keeps_the_pages_and_regroups_the_rest():
+    from contig import Geometry
+
+    z = make("pad")                                    # blocks UMMMMUMM, 4-page pageblocks
+    w = z.with_geometry(Geometry(max_order=5, pageblock_order=3))
+    w.check()
+    assert w.to_map() == z.to_map()
+    assert w.blocks_map() == "UMUM"                    # [16, 24) held an unmovable block
+    assert max(order for _, order, _ in w.free_blocks()) <= 4
+    assert z.with_geometry(TINY).state_equal(z)
+    with pytest.raises(ValueError, match="geometry"):
+        z.with_geometry((5, 3))

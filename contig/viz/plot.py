@@ -253,6 +253,10 @@ class ZoneView:
             for side in ("left", "right", "top"):
                 ax.spines[side].set_visible(False)
         else:
+            # Axes.clear() keeps the spines and tick lengths an earlier strip set on these axes
+            for side in ("left", "right", "top", "bottom"):
+                ax.spines[side].set_visible(True)
+            ax.tick_params(axis="y", reset=True)
             right = L.row_pages * (1.18 if self.band is not None else 1.0)
             ax.set_xlim(0, right)
             ax.set_ylim(L.nrows, 0)

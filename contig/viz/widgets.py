@@ -19,8 +19,8 @@ with a traceback.
 Every app has ``.widget`` (the top-level box) and displays as it;
 ``figure_arrays()`` returns what was drawn, for tests and notebooks.
 CSS classes for browser tests: ``contig-range``, ``contig-start``,
-``contig-end``, ``contig-result``, ``contig-plot``, ``contig-step``,
-``contig-why``.
+``contig-end``, ``contig-result``, ``contig-plot``, ``contig-geometry``,
+``contig-zoom``, ``contig-step``, ``contig-why``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import ipywidgets as ipw
 from matplotlib.figure import Figure
 
 from ..contig import ContigResult, alloc_contig_range
+from ..geometry import Geometry
 from ..zone import MigrateType, Zone
 from .colors import (
     HOLE_EDGE,
@@ -54,7 +55,7 @@ from .plot import (
     isolation_failures,
 )
 
-__all__ = ["RangeExplorer", "StepPlayer", "legend_html", "render_png"]
+__all__ = ["RangeExplorer", "StepPlayer", "geometry_choices", "legend_html", "render_png"]
 
 #: zones of more pages than this are run with ``bulk=True`` by the range explorer
 BULK_ABOVE = 4096
@@ -114,8 +115,14 @@ class _Source:
         self.title = getattr(obj, "title", "") if not isinstance(obj, Zone) else ""
         self.description = getattr(obj, "description", "") if not isinstance(obj, Zone) else ""
         self._zone: Zone | None = None
+        self._regrouped: dict[Geometry, Zone] = {}
 
-    def zone(self) -> Zone:
+    def zone(self, geometry: Geometry | None = None) -> Zone:
+        """The zone (built once); under another ``geometry``, :meth:`Zone.with_geometry`."""
+        if geometry is not None and geometry != self.zone().geometry:
+            if geometry not in self._regrouped:
+                self._regrouped[geometry] = self.zone().with_geometry(geometry)
+            return self._regrouped[geometry]
         if self._zone is None:
             o = self.obj
             if isinstance(o, Zone):
@@ -140,7 +147,8 @@ class _Source:
         s, e = getattr(self.obj, "start", None), getattr(self.obj, "end", None)
         return (int(s), int(e)) if isinstance(s, int) and isinstance(e, int) else None
 
-    def run(self, start: int, end: int) -> tuple[Zone, ContigResult]:
+    def run(self, start: int, end: int,
+            geometry: Geometry | None = None) -> tuple[Zone, ContigResult]:
         """alloc_contig_range() on a copy of the zone, with the scenario's options.
 
         :return: (the copy, changed by the call; the result).
@@ -149,7 +157,7 @@ class _Source:
         if "busy_pfns" in opts:
             opts["busy_pfns"] = [p for p in opts["busy_pfns"] if start <= p < end]
         mt = getattr(self.obj, "migratetype", MigrateType.MOVABLE)
-        z = self.zone().copy()
+        z = self.zone(geometry).copy()
         # the explorer shows no steps, so beyond a few thousand pages it takes the numpy
         # path: the same zone and result (tests/test_bulk.py), a coarser trace
         opts.setdefault("bulk", z.spanned_pages > BULK_ABOVE)
@@ -186,14 +194,38 @@ def _call_json(z: Zone, start: int, end: int, mt: int, opts: dict[str, Any]) -> 
     return d
 
 
-def _replay_json(src: _Source, r: ContigResult) -> str:
+def _replay_json(src: _Source, r: ContigResult, geometry: Geometry | None = None) -> str:
     """What a test needs to recompute this result: the zone (small ones), the call, the options."""
     import json
 
     opts = dict(getattr(src.obj, "options", {}) or {})
     mt = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
-    return json.dumps({**_call_json(src.zone(), r.start, r.end, mt, opts), "ret": r.ret},
+    return json.dumps({**_call_json(src.zone(geometry), r.start, r.end, mt, opts), "ret": r.ret},
                       sort_keys=True)
+
+
+def geometry_choices(zone: Zone) -> list[tuple[str, Geometry]]:
+    """The geometries the explorer offers for ``zone``: its own first, then MAX_ORDER and
+    pageblock_order one step either side, as long as the alignment unit fits the zone."""
+    own = zone.geometry
+    out = [(_geometry_label(own) + " (its own)", own)]
+    for mo in (own.max_order - 1, own.max_order, own.max_order + 1):
+        for pbo in (own.pageblock_order - 1, own.pageblock_order, own.pageblock_order + 1):
+            if not (2 <= mo <= 20 and 0 <= pbo <= mo) or (mo, pbo) == (own.max_order,
+                                                                        own.pageblock_order):
+                continue
+            g = Geometry(max_order=mo, pageblock_order=pbo)
+            if g.max_align_nr_pages <= zone.spanned_pages:
+                out.append((_geometry_label(g), g))
+    return out
+
+
+def _geometry_label(g: Geometry) -> str:
+    def pages(n: int) -> str:
+        return f"{n}-page" if n < 1024 else f"{n * 4 >> 10} MiB"
+
+    return (f"MAX_ORDER {g.max_order}, pageblock_order {g.pageblock_order}: "
+            f"{pages(g.max_order_nr_pages)} max blocks, {pages(g.pageblock_nr_pages)} pageblocks")
 
 
 def _result_html(r: ContigResult, description: str = "", replay: str = "") -> str:
@@ -348,9 +380,14 @@ class RangeExplorer(_App):
         the contents; ``"call"``: zoom on the PFNs around the call.  For
         zones larger than a strip, a "zoom to the call" checkbox switches.
 
-    Typed setters: :meth:`set_zone`, :meth:`set_range`; the callback
-    :meth:`update`; what is shown: :attr:`state`, :attr:`result`,
-    :meth:`figure_arrays`.
+    The geometry picker offers the zone's own geometry and its neighbours
+    (:func:`geometry_choices`): the same pages regrouped under another
+    MAX_ORDER or pageblock_order (:meth:`contig.Zone.with_geometry`), to see
+    how the rounding of the range depends on them.
+
+    Typed setters: :meth:`set_zone`, :meth:`set_geometry`, :meth:`set_range`,
+    :meth:`set_window`; the callback :meth:`update`; what is shown:
+    :attr:`state`, :attr:`result`, :meth:`figure_arrays`.
     """
 
     def __init__(self, zones=None, *, zone: str | None = None, start: int | None = None,
@@ -372,6 +409,10 @@ class RangeExplorer(_App):
         opts = [(f"{n}: {s.title}" if s.title else n, n) for n, s in self.sources.items()]
         self.zone_picker = ipw.Dropdown(options=opts, value=names[0], description="zone",
                                       layout=ipw.Layout(width="min(100%, 520px)"))
+        self.geometry_picker = ipw.Dropdown(options=[("-", None)], value=None,
+                                          description="geometry",
+                                          layout=ipw.Layout(width="min(100%, 520px)"))
+        self.geometry_picker.add_class("contig-geometry")
         self.range_slider = ipw.IntRangeSlider(value=(0, 1), min=0, max=1, step=1,
                                              description="[start, end)", continuous_update=False,
                                              layout=ipw.Layout(width="min(100%, 720px)"))
@@ -401,6 +442,7 @@ class RangeExplorer(_App):
                                  window=window, titles="short")
         self.widget = ipw.VBox([
             self.zone_picker,
+            self.geometry_picker,
             self.range_slider,
             ipw.HBox([self.start_box, self.end_box, self.live_box, self.zoom_box,
                       self.run_button]),
@@ -411,6 +453,7 @@ class RangeExplorer(_App):
         self.end_box.observe(self._on_box, names="value")
         self.zone_picker.observe(self._on_zone, names="value")
         self.zoom_box.observe(self._on_zoom, names="value")
+        self.geometry_picker.observe(self._on_geometry, names="value")
         self.run_button.on_click(lambda _b: self._safe(self.update, force=True))
         self.set_zone(zone if zone is not None else names[0], start=start, end=end)
 
@@ -433,6 +476,10 @@ class RangeExplorer(_App):
         if not self._guard:
             self._safe(self.set_zone, change["new"])
 
+    def _on_geometry(self, change) -> None:
+        if not self._guard and change["new"] is not None:
+            self._safe(self.set_geometry, change["new"])
+
     def _on_zoom(self, change) -> None:
         if not self._guard:
             self._safe(self.set_window, "call" if change["new"] else "zone")
@@ -440,8 +487,38 @@ class RangeExplorer(_App):
     # -------------------------------------------------------- setters
     @property
     def zone(self) -> Zone:
-        """The zone of the current entry (never changed: every run uses a copy)."""
-        return self.sources[self.state["zone"]].zone()
+        """The zone of the current entry under the current geometry (never changed: every
+        run uses a copy)."""
+        return self.sources[self.state["zone"]].zone(self.state.get("geometry"))
+
+    def set_geometry(self, geometry: Geometry | tuple[int, int]) -> None:
+        """Look at the same pages under another geometry (``Geometry`` or
+        ``(max_order, pageblock_order)``), keeping the range; see :meth:`Zone.with_geometry`."""
+        try:
+            g = geometry if isinstance(geometry, Geometry) else Geometry(*geometry)
+        except (TypeError, ValueError) as exc:
+            self.result_html.value = _message(f"not a geometry: {geometry!r} ({exc})")
+            return
+        src = self.sources[self.state["zone"]]
+        try:
+            src.zone(g)
+        except ValueError as exc:
+            self.result_html.value = _message(f"this zone cannot take {g}: {exc}")
+            return
+        choices = [v for _, v in self.geometry_picker.options]
+        self._guard = True
+        try:
+            if g not in choices:   # a geometry typed in code: offer it too
+                self.geometry_picker.options = (*self.geometry_picker.options,
+                                                (_geometry_label(g), g))
+            self.geometry_picker.value = g
+        finally:
+            self._guard = False
+        own = src.zone().geometry
+        self.state["geometry"] = None if g == own else g
+        self._last = None
+        if self.state.get("start") is not None:
+            self.set_range(self.state["start"], self.state["end"])
 
     def set_zone(self, name: str, *, start: int | None = None, end: int | None = None) -> None:
         """Show the zone ``name`` (a key of the mapping) with a fresh range."""
@@ -460,6 +537,8 @@ class RangeExplorer(_App):
         self._guard = True
         try:
             self.zone_picker.value = name
+            self.geometry_picker.options = geometry_choices(z)
+            self.geometry_picker.value = z.geometry
             # widen first, then narrow, so no intermediate value is out of bounds
             self.range_slider.max = max(self.range_slider.max, ze)
             self.range_slider.min = zs
@@ -472,7 +551,7 @@ class RangeExplorer(_App):
             self._guard = False
         # zoom means something only when the zone is larger than one strip
         self.zoom_box.layout.display = None if z.spanned_pages > self.strip_max else "none"
-        self.state = {"zone": name, "start": None, "end": None, "message": None}
+        self.state = {"zone": name, "geometry": None, "start": None, "end": None, "message": None}
         self._last = None
         self.set_range(start, end)
 
@@ -530,12 +609,13 @@ class RangeExplorer(_App):
         name, s, e = self.state["zone"], self.state["start"], self.state["end"]
         if s is None:
             return
-        key = (name, s, e)
+        g = self.state.get("geometry")
+        key = (name, g, s, e)
         if key == self._last and not force:
             return
         src = self.sources[name]
         try:
-            after, r = src.run(s, e)
+            after, r = src.run(s, e, g)
         except ValueError as exc:
             self._refuse(f"alloc_contig_range refused the arguments: {exc}")
             return
@@ -544,8 +624,14 @@ class RangeExplorer(_App):
         self.result = r
         self.view.update(r, before=self.zone, after=after)
         note = self.state.get("message")
-        self.result_html.value = ((_message(note) if note else "")
-                                  + _result_html(r, src.description, _replay_json(src, r)))
+        head = ""
+        if note:
+            head = _message(note)
+        if g is not None:
+            head += (f'<div style="color:#555;font-size:12px">under {html.escape(str(g))}, not '
+                     f"the zone's own geometry: the same pages, with free blocks and pageblocks "
+                     f"regrouped (<code>Zone.with_geometry</code>)</div>")
+        self.result_html.value = head + _result_html(r, src.description, _replay_json(src, r, g))
         self._render()
 
     def figure_arrays(self) -> dict[str, Any]:

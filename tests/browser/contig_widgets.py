@@ -9,6 +9,10 @@ test_contig_widgets_browser.py (apps built in a throwaway notebook).
   app publishes its zone and options in a hidden ``.contig-replay`` span);
   moving it back must give the very same picture as before (negative control:
   an unchanged range is not a change).
+* The explorer's geometry picker (``.contig-geometry``) and zoom box
+  (``.contig-zoom``): another geometry must change the result to what the
+  model computes for the regrouped zone, and going back must restore the
+  first picture; zooming changes the picture, not the result.
 * StepPlayer (``.contig-step`` slider, ``.contig-why`` text): a step forward
   must change the picture and the explanation.
 """
@@ -110,6 +114,61 @@ def exercise_range_explorer(page, i: int = 0) -> dict:
     wait_until(lambda: img() != moved_img, timeout=20, message="picture not redrawn after moving back")
     assert img() == before_img, "the same range must give the same picture (control)"
     return {"before": before_text, "after": after_text}
+
+
+def _explorer_parts(page, i: int):
+    box = page.locator(f"{NOTEBOOK} .contig-explorer").nth(i)
+    box.scroll_into_view_if_needed()
+    result, plot = box.locator(".contig-result"), box.locator(".contig-plot")
+
+    def img() -> str:
+        loc = plot.locator("img")
+        return loc.first.get_attribute("src") if loc.count() else ""
+
+    return box, result, img
+
+
+def exercise_geometry_picker(page, i: int = 0) -> dict:
+    """Pick another geometry in the i-th explorer, check the result with the model, pick the
+    zone's own again and get the first picture back."""
+    box, result, img = _explorer_parts(page, i)
+    select = box.locator(".contig-geometry select")
+    # ipywidgets shows the spaces of option labels as no-break spaces
+    labels = [lab.replace("\xa0", " ") for lab in select.locator("option").all_inner_texts()]
+    assert labels and "(its own)" in labels[0], f"geometry choices: {labels}"
+    k = next(j for j, lab in enumerate(labels) if j and "pageblock_order" in lab)
+    other = labels[k]
+    before_text, before_img = result.inner_text(), img()
+    select.select_option(index=k)
+    wait_until(lambda: result.inner_text() != before_text and img() != before_img, timeout=20,
+               message=f"choosing {other!r} changed neither the result nor the picture")
+    after_text = result.inner_text()
+    assert "not the zone's own geometry" in after_text, after_text
+    replay = json.loads(result.locator(".contig-replay").first.text_content())
+    mo, pbo = (int(x) for x in re.findall(r"MAX_ORDER (\d+), pageblock_order (\d+)", other)[0])
+    assert (replay["zone"]["max_order"], replay["zone"]["pageblock_order"]) == (mo, pbo)
+    expected = model_result(replay).summary()
+    assert expected in after_text, f"browser shows {after_text!r}, the model says {expected!r}"
+    select.select_option(index=0)
+    wait_until(lambda: result.inner_text() == before_text, timeout=20,
+               message="choosing the zone's own geometry again did not restore the first result")
+    wait_until(lambda: img() == before_img, timeout=20,
+               message="the zone's own geometry must give the first picture back (control)")
+    return {"before": before_text, "after": after_text}
+
+
+def exercise_zoom(page, i: int = 0) -> None:
+    """Tick and untick the i-th explorer's zoom box: a new picture, then the first one."""
+    box, result, img = _explorer_parts(page, i)
+    check = box.locator(".contig-zoom input[type=checkbox]")
+    assert check.is_visible(), "no zoom box on an explorer of a zone larger than a strip"
+    text, before_img = result.inner_text(), img()
+    check.check()
+    wait_until(lambda: img() != before_img, timeout=20, message="zooming did not change the picture")
+    assert result.inner_text() == text, "zooming must not change the result"
+    check.uncheck()
+    wait_until(lambda: img() == before_img, timeout=20,
+               message="unzooming must give the first picture back (control)")
 
 
 def exercise_step_player(page, i: int = 0) -> dict:

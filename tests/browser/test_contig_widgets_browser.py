@@ -3,7 +3,12 @@ driven with the keyboard, checked against the model (see contig_widgets.py)."""
 
 import nbformat
 import pytest
-from contig_widgets import exercise_range_explorer, exercise_step_player
+from contig_widgets import (
+    exercise_geometry_picker,
+    exercise_range_explorer,
+    exercise_step_player,
+    exercise_zoom,
+)
 from jlab import error_outputs, open_notebook, run_all_cells, wait_idle
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -14,6 +19,10 @@ CELLS = [
     "from contig.viz import RangeExplorer, StepPlayer",
     "app = RangeExplorer({k: SCENARIOS[k] for k in ('fragmented', 'pinned')}, start=8, end=14)\napp",
     "player = StepPlayer(SCENARIOS['fragmented'])\nplayer",
+    "import numpy as np\nfrom contig import Geometry, Zone\n"
+    "pages = np.random.default_rng(1).choice(np.frombuffer(b'MMMMMM....U', np.uint8), 4096)\n"
+    "big = RangeExplorer(Zone.from_arrays(pages, geometry=Geometry(4, 2), name='big'), "
+    "start=1000, end=1040)\nbig",
 ]
 
 
@@ -37,4 +46,14 @@ def test_range_explorer_and_step_player_in_the_browser(apps_notebook, page):
     assert moved["before"] != moved["after"]
     stepped = exercise_step_player(page, 0)
     assert stepped["before"] != stepped["after"]
+    assert not error_outputs(page)
+
+
+def test_geometry_picker_and_zoom_in_the_browser(apps_notebook, page):
+    open_notebook(page, apps_notebook)
+    run_all_cells(page)
+    wait_idle(page, timeout=120)
+    exercise_geometry_picker(page, 0)
+    exercise_zoom(page, 1)
+    exercise_range_explorer(page, 1)      # the 4096-page zone, drawn whole
     assert not error_outputs(page)
