@@ -307,3 +307,25 @@ def test_free_list_heights_snap_to_round_numbers():
 
     got = [_nice_ceiling(y) for y in (0, 0.5, 1, 1.01, 2.5, 3, 4.2, 5.5, 11, 29, 31, 4100)]
     assert got == [1, 1, 1, 2, 3, 3, 5, 10, 20, 30, 50, 5000]
+
+
+def test_call_window_covers_the_call_and_snaps_to_a_coarse_grid():
+    from contig.viz.plot import call_window
+
+    g = Geometry(max_order=4, pageblock_order=2)
+    z = Zone.from_map("M" * 4096, geometry=g)
+    a = g.max_align_nr_pages
+    rng = np.random.default_rng(5)
+    windows = set()
+    for start in range(0, 4000, 3):
+        end = start + int(rng.integers(1, 96))
+        lo, hi = call_window(z, start, end)
+        assert lo >= 0 and hi <= 4096
+        assert lo <= max(0, g.pfn_max_align_down(start) - a)
+        assert hi >= min(4096, g.pfn_max_align_up(end) + a)
+        assert hi - lo == 512            # small calls: always one strip's width
+        windows.add((lo, hi))
+    # sliding the range over the zone page by page meets few windows (one per 128 pages)
+    assert len(windows) <= 4096 // 128 + 1
+    lo, hi = call_window(z, 1000, 3000)  # a large call: a grid whose edges sit on 256s
+    assert lo <= 1000 - 1000 % a - a and hi >= 3000 + a and lo % 256 == 0 and hi % 256 == 0

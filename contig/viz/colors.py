@@ -319,17 +319,33 @@ def call_window(state: Zone | ZoneState, start: int, end: int, *,
                 strip_max: int = 512) -> tuple[int, int]:
     """The PFNs worth drawing for a call on ``[start, end)``: the whole zone if it
     fits a strip, else the aligned range with a MAX_ORDER block of margin each
-    side (widened to ``strip_max`` pages when smaller), clipped to the zone."""
+    side, clipped to the zone.
+
+    The window snaps to a coarse grid, so that nearby calls share it (and an
+    app moving the range redraws only the contents): a window of up to
+    ``strip_max`` pages is exactly ``strip_max`` wide and starts on a
+    multiple of ``strip_max / 4``; a wider one starts and ends on multiples
+    of a power of two about a quarter of its width.
+    """
     s = ZoneState.of(state)
     if s.spanned_pages <= strip_max:
         return s.start_pfn, s.end_pfn
     g = s.geometry
     a = g.max_align_nr_pages
-    lo = g.pfn_max_align_down(start) - a
-    hi = g.pfn_max_align_up(end) + a
-    if hi - lo < strip_max:
-        pad = (strip_max - (hi - lo)) // 2
-        lo, hi = lo - pad, hi + (strip_max - (hi - lo) - pad)
+    need_lo = g.pfn_max_align_down(start) - a
+    need_hi = g.pfn_max_align_up(end) + a
+    if need_hi - need_lo <= strip_max:
+        step = max(1, strip_max // 4)
+        centred = (need_lo + need_hi - strip_max) // 2
+        lo = centred // step * step
+        if lo + strip_max < need_hi:
+            lo += step
+        if lo > need_lo:            # the grid leaves no room: centre it instead
+            lo = centred
+        hi = lo + strip_max
+    else:
+        step = max(a, 1 << max(0, ((need_hi - need_lo) // 4).bit_length() - 1))
+        lo, hi = need_lo // step * step, -(-need_hi // step) * step
     if lo < s.start_pfn:
         lo, hi = s.start_pfn, hi + (s.start_pfn - lo)
     if hi > s.end_pfn:

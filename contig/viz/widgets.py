@@ -250,7 +250,9 @@ class _BlitRenderer:
     contents (images, lines, patches, overlay text) on top, in zorder.  The
     apps keep their titles fixed and their limits on a coarse grid (whole
     zone, snapped free-list heights), and the last few backgrounds are
-    kept, so most updates reuse one.
+    kept, so most updates reuse one.  When only some axes have a new layout
+    (the free-list chart grew taller) and their static parts stay clear of
+    the other axes, only those axes are redrawn into the last background.
     Every picture of a given layout is made the same way, so the same state
     always gives the same bytes, and it is pixel-identical to a full
     ``canvas.draw()`` (``tests/test_viz_widgets.py`` checks both).
@@ -264,14 +266,17 @@ class _BlitRenderer:
         self.fig = fig
         self.dpi = dpi
         self.canvas = FigureCanvasAgg(fig)
-        self._bgs: dict[Any, Any] = {}    # layout key -> background, the most recent last
-        self.full_draws = 0       # how many backgrounds were drawn (for tests and benchmarks)
+        # layout key -> (background, each axes' static extent), the most recent last
+        self._bgs: dict[Any, Any] = {}
+        self.full_draws = 0       # backgrounds drawn whole, and in part (tests, benchmarks)
+        self.partial_draws = 0
 
     @staticmethod
     def _titles(ax) -> tuple:
         return (ax.title, ax._left_title, ax._right_title)
 
     def _layout_key(self) -> tuple:
+        """(the figure's part, one part per axes): what the background depends on."""
         def axis_key(axis) -> tuple:
             # the tick positions and the formatter that names them (kept by identity:
             # a new ZoneView makes a new formatter)
@@ -279,11 +284,13 @@ class _BlitRenderer:
                     tuple(getattr(axis.get_major_formatter(), "seq", ()) or ()),
                     axis.label.get_text())
 
-        return (tuple(self.fig.get_size_inches()), self.dpi, tuple(
+        fig = (tuple(self.fig.get_size_inches()), self.dpi, len(self.fig.axes),
+               tuple(t.get_text() for t in self.fig.texts))
+        return fig, tuple(
             (ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), ax.get_xscale(),
              ax.get_yscale(), ax.axison, axis_key(ax.xaxis), axis_key(ax.yaxis),
              tuple(t.get_text() for t in self._titles(ax)))
-            for ax in self.fig.axes), tuple(t.get_text() for t in self.fig.texts))
+            for ax in self.fig.axes)
 
     def _contents(self) -> list:
         out = []
@@ -294,6 +301,64 @@ class _BlitRenderer:
             out.extend(sorted(arts, key=lambda a: a.get_zorder()))
         return out
 
+    def _static_boxes(self, renderer) -> list:
+        """Each axes' static parts (contents hidden) in pixels, with a margin for antialiasing."""
+        return [ax.get_tightbbox(renderer).padded(3) for ax in self.fig.axes]
+
+    def _background(self, key: tuple) -> tuple:
+        """A background for ``key``: a full draw, or, when only some axes changed and
+        their static parts touch nothing else, those axes redrawn onto the last one."""
+        hidden = self._contents()
+        for a in hidden:
+            a.set_visible(False)
+        try:
+            boxes = self._static_boxes(self.canvas.get_renderer())
+            bg = self._partial(key, boxes) if self._bgs else None
+            if bg is None:
+                self.canvas.draw()
+                bg = (self.canvas.copy_from_bbox(self.fig.bbox), boxes)
+                self.full_draws += 1
+        finally:
+            for a in hidden:
+                a.set_visible(True)
+        return bg
+
+    def _partial(self, key: tuple, boxes: list):
+        import numpy as np
+        from matplotlib.transforms import Bbox
+
+        fig_key, ax_keys = key
+        old_key = next(reversed(self._bgs))       # the background in use
+        if old_key[0] != fig_key:
+            return None
+        changed = [i for i, (a, b) in enumerate(zip(old_key[1], ax_keys)) if a != b]
+        if not changed or len(changed) == len(ax_keys):
+            return None
+        old_bg, old_boxes = self._bgs[old_key]
+        renderer = self.canvas.get_renderer()
+        regions = [Bbox.union([old_boxes[i], boxes[i]]) for i in changed]
+        w, h = self.canvas.get_width_height()
+        f = self.fig
+        others = [b for i, b in enumerate(boxes) if i not in changed] + [
+            a.get_window_extent(renderer).padded(3)
+            for a in (*f.texts, *f.legends, *f.patches, *f.images, *f.lines, *f.artists)
+            if a.get_visible() and not (hasattr(a, "get_text") and not a.get_text())]
+        if any(r.overlaps(b) for r in regions for b in others):
+            return None               # a changed axes reaches into something else: draw it all
+        if any(r.contains(0.5, h - 0.5) for r in regions):
+            return None               # the corner pixel gives the figure's colour
+        self.canvas.restore_region(old_bg)
+        buf = np.asarray(self.canvas.buffer_rgba())
+        face = buf[0, 0].copy()
+        for r in regions:
+            x0, x1 = max(0, int(np.floor(r.x0))), min(w, int(np.ceil(r.x1)))
+            y0, y1 = max(0, int(np.floor(h - r.y1))), min(h, int(np.ceil(h - r.y0)))
+            buf[y0:y1, x0:x1] = face
+        for i in changed:
+            self.fig.axes[i].draw(renderer)
+        self.partial_draws += 1
+        return self.canvas.copy_from_bbox(self.fig.bbox), boxes
+
     def render(self) -> bytes:
         from PIL import Image
 
@@ -301,21 +366,12 @@ class _BlitRenderer:
         key = self._layout_key()
         bg = self._bgs.pop(key, None)
         if bg is None:
-            hidden = self._contents()
-            for a in hidden:
-                a.set_visible(False)
-            try:
-                self.canvas.draw()
-                bg = self.canvas.copy_from_bbox(self.fig.bbox)
-            finally:
-                for a in hidden:
-                    a.set_visible(True)
-            self.full_draws += 1
+            bg = self._background(key)
             key = self._layout_key()
         self._bgs[key] = bg
         while len(self._bgs) > self.KEEP:
             del self._bgs[next(iter(self._bgs))]
-        self.canvas.restore_region(bg)
+        self.canvas.restore_region(bg[0])
         renderer = self.canvas.get_renderer()
         for a in self._contents():
             a.draw(renderer)
