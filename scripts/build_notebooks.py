@@ -17,7 +17,8 @@ For each notebook, in order:
    ExecutePreprocessor, cwd notebooks/, timeout 600 s, no timing metadata);
 3. deterministic output: widget model ids (random uuid4 hex) renamed to ids
    derived from the notebook name and order of appearance, ``execution``
-   metadata dropped, execution counts 1..n;
+   metadata dropped, execution counts 1..n, consecutive stream outputs of
+   one cell joined (kernels cut prints into messages by timing);
 4. written with nbformat (indent 1, trailing newline).
 
 Then README.md's list between ``<!-- CONTENTS START -->`` and
@@ -227,9 +228,28 @@ def normalise(nb, name: str) -> None:
             continue
         count += 1
         cell.execution_count = count
+        cell.outputs = merge_streams(cell.outputs)
         for out in cell.outputs:
             if "execution_count" in out:
                 out.execution_count = count
+
+
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same name (stdout, stderr).
+
+    How a kernel's prints are cut into messages depends on when its stream
+    is flushed, so the same cell can give one stream output or several;
+    joined, the notebook is the same on every run (as Jupyter shows it).
+    """
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None
+                and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+            prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
 
 
 # ----------------------------------------------------------------------- main
