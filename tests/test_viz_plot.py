@@ -329,3 +329,19 @@ def test_call_window_covers_the_call_and_snaps_to_a_coarse_grid():
     assert len(windows) <= 4096 // 128 + 1
     lo, hi = call_window(z, 1000, 3000)  # a large call: a grid whose edges sit on 256s
     assert lo <= 1000 - 1000 % a - a and hi >= 3000 + a and lo % 256 == 0 and hi % 256 == 0
+
+
+def test_alignment_legend_lists_only_the_lines_drawn():
+    from contig.viz.plot import draw_alignment
+
+    g = Geometry(max_order=4, pageblock_order=2)
+    strip = draw_alignment(ax_(), Zone.from_map("M" * 32, geometry=g), 9, 13)
+    labels = [t.get_text() for t in strip.legend.get_texts()]
+    assert {"pageblock boundary", "MAX_ORDER block boundary"} <= set(labels)
+    assert set(strip.lines) >= {"pageblock", "max_order"}
+    grid = draw_alignment(ax_(), Zone.from_map("M" * 2048, geometry=g), 900, 913)
+    assert grid.layout.mode == "grid"
+    labels = [t.get_text() for t in grid.legend.get_texts()]
+    assert "pageblock boundary" not in labels and "isolated (aligned) range" in labels
+    assert "MAX_ORDER block" in grid.legend.get_title().get_text()
+    assert grid.ranges["isolate"] == (896, 920)

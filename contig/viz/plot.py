@@ -703,8 +703,9 @@ def _initial(result) -> ZoneState:
 def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> ZoneView:
     """The request ``[start, end)`` and the range ``pfn_max_align_down/up`` round it out to.
 
-    Pageblock and MAX_ORDER boundaries are drawn and listed in the legend;
-    two arrows show the rounding.
+    In a strip, pageblock and MAX_ORDER boundaries are drawn and listed in
+    the legend, and two arrows show the rounding; in a grid, each row starts
+    on a MAX_ORDER block (the legend says so) and the ranges are outlines.
     """
     s = ZoneState.of(zone)
     g = s.geometry
@@ -715,9 +716,19 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     if view.legend is not None:
         handles = view.legend.legend_handles
         view.legend.remove()
-        view.legend = ax.legend(handles=[*handles, *overlay_legend_handles()[:4]],
-                                loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4,
-                                fontsize="small", frameon=False)
+        # only the lines this view has: a strip draws both kinds of boundary in their own
+        # style; a grid starts each row on a MAX_ORDER block and splits blocks with white
+        keys = ("pageblock", "max_order", "request", "isolate")
+        lines = [h for k, h in zip(keys, overlay_legend_handles()[:4], strict=True)
+                 if k in view.lines or k in ("request", "isolate")]
+        title = None
+        if view.layout.mode == "grid":
+            title = (f"rows of {view.layout.row_pages} pages start on a MAX_ORDER block"
+                     + ("; white lines split the blocks" if "max_order" in view.lines else ""))
+        view.legend = ax.legend(handles=[*handles, *lines], title=title,
+                                title_fontsize="small", loc="upper center",
+                                bbox_to_anchor=(0.5, -0.22), ncol=4, fontsize="small",
+                                frameon=False)
     if view.layout.mode == "strip":
         y = _LEVELS["isolate"] + 0.1
         c = STYLE["isolate"]["line"]["color"]
