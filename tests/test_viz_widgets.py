@@ -388,3 +388,15 @@ def test_with_geometry_keeps_the_pages_and_regroups_the_rest():
     assert z.with_geometry(TINY).state_equal(z)
     with pytest.raises(ValueError, match="geometry"):
         z.with_geometry((5, 3))
+
+
+def test_a_scenario_description_is_shown_only_under_its_own_geometry():
+    scenarios = pytest.importorskip("contig.scenarios")
+    sc = scenarios.SCENARIOS["unmovable-padding"]
+    app = RangeExplorer({"pad": sc})
+    assert sc.description[:40] in app.result_html.value
+    app.set_geometry((5, 3))
+    assert sc.description[:40] not in app.result_html.value
+    assert "under MAX_ORDER 5, pageblock_order 3" in app.result_html.value
+    app.set_geometry((4, 2))
+    assert sc.description[:40] in app.result_html.value

@@ -464,10 +464,10 @@ class RangeExplorer(_App):
         names = list(self.sources)
         opts = [(f"{n}: {s.title}" if s.title else n, n) for n, s in self.sources.items()]
         self.zone_picker = ipw.Dropdown(options=opts, value=names[0], description="zone",
-                                      layout=ipw.Layout(width="min(100%, 520px)"))
+                                      layout=ipw.Layout(width="min(100%, 640px)"))
         self.geometry_picker = ipw.Dropdown(options=[("-", None)], value=None,
                                           description="geometry",
-                                          layout=ipw.Layout(width="min(100%, 520px)"))
+                                          layout=ipw.Layout(width="min(100%, 640px)"))
         self.geometry_picker.add_class("contig-geometry")
         self.range_slider = ipw.IntRangeSlider(value=(0, 1), min=0, max=1, step=1,
                                              description="[start, end)", continuous_update=False,
@@ -683,11 +683,14 @@ class RangeExplorer(_App):
         head = ""
         if note:
             head = _message(note)
+        description = src.description
         if g is not None:
-            head += (f'<div style="color:#555;font-size:12px">under {html.escape(str(g))}, not '
-                     f"the zone's own geometry: the same pages, with free blocks and pageblocks "
-                     f"regrouped (<code>Zone.with_geometry</code>)</div>")
-        self.result_html.value = head + _result_html(r, src.description, _replay_json(src, r, g))
+            # the scenario's description speaks of its own geometry: say this is another one
+            head += (f'<div style="color:#555;font-size:12px">under {html.escape(_geometry_label(g))}'
+                     f", not the zone's own geometry: the same pages, with free blocks and "
+                     f"pageblocks regrouped (<code>Zone.with_geometry</code>)</div>")
+            description = ""
+        self.result_html.value = head + _result_html(r, description, _replay_json(src, r, g))
         self._render()
 
     def figure_arrays(self) -> dict[str, Any]:
