@@ -449,8 +449,6 @@ class RangeExplorer(_App):
     def __init__(self, zones=None, *, zone: str | None = None, start: int | None = None,
                  end: int | None = None, live: bool = True, figsize=(9.6, 6.4), dpi: float = 80,
                  strip_max: int = 512, window: str = "zone"):
-        if window not in ("zone", "call"):
-            raise ValueError(f"window must be 'zone' or 'call', not {window!r}")
         self.sources = _sources(zones)
         self.strip_max = strip_max
         self.dpi = dpi

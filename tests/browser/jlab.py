@@ -227,6 +227,28 @@ def open_notebook(page, name: str, *, server: JupyterLab | None = None,
     page.wait_for_selector("#jp-main-statusbar >> text=Idle", timeout=timeout * 1000)
 
 
+def write_notebook(root: Path, name: str, cells: list) -> str:
+    """Write a notebook of nbformat `cells` to `root/name` with the python3 kernel;
+    return `name`, the path `open_notebook` takes."""
+    import nbformat
+    from nbformat.v4 import new_notebook
+
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    path = Path(root) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return name
+
+
+def run_notebook(page, name: str, timeout: float = 120) -> dict:
+    """Open notebook `name`, run all its cells, wait until idle; the final state."""
+    open_notebook(page, name)
+    run_all_cells(page)
+    return wait_idle(page, timeout=timeout)
+
+
 def _menu(page, menu: str, item: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()

@@ -1,7 +1,6 @@
 """contig's two apps work in a real browser: built in a throwaway notebook,
 driven with the keyboard, checked against the model (see contig_widgets.py)."""
 
-import nbformat
 import pytest
 from contig_widgets import (
     exercise_geometry_picker,
@@ -9,8 +8,8 @@ from contig_widgets import (
     exercise_step_player,
     exercise_zoom,
 )
-from jlab import error_outputs, open_notebook, run_all_cells, wait_idle
-from nbformat.v4 import new_code_cell, new_notebook
+from jlab import error_outputs, run_notebook, write_notebook
+from nbformat.v4 import new_code_cell
 
 pytestmark = pytest.mark.browser
 
@@ -28,19 +27,12 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def apps_notebook(jlab_root):
-    nb = new_notebook(cells=[new_code_cell(c) for c in CELLS])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    path = jlab_root / "selftest" / "contig-apps.ipynb"
-    path.parent.mkdir(exist_ok=True)
-    nbformat.write(nb, path)
-    return "selftest/contig-apps.ipynb"
+    return write_notebook(jlab_root, "selftest/contig-apps.ipynb",
+                          [new_code_cell(c) for c in CELLS])
 
 
 def test_range_explorer_and_step_player_in_the_browser(apps_notebook, page):
-    open_notebook(page, apps_notebook)
-    run_all_cells(page)
-    wait_idle(page, timeout=120)
+    run_notebook(page, apps_notebook)
     assert not error_outputs(page)
     moved = exercise_range_explorer(page, 0)
     assert moved["before"] != moved["after"]
@@ -50,9 +42,7 @@ def test_range_explorer_and_step_player_in_the_browser(apps_notebook, page):
 
 
 def test_geometry_picker_and_zoom_in_the_browser(apps_notebook, page):
-    open_notebook(page, apps_notebook)
-    run_all_cells(page)
-    wait_idle(page, timeout=120)
+    run_notebook(page, apps_notebook)
     exercise_geometry_picker(page, 0)
     exercise_zoom(page, 1)
     exercise_range_explorer(page, 1)      # the 4096-page zone, drawn whole

@@ -3,20 +3,18 @@ an IntSlider drives a matplotlib figure in an Output widget. Moving it must
 change the image; moving a control whose callback redraws the same figure
 must leave the image byte-identical (the negative control)."""
 
-import nbformat
 import pytest
 from jlab import (
     error_outputs,
-    open_notebook,
     output_image_srcs,
     press_slider,
-    run_all_cells,
+    run_notebook,
     slider_value,
-    wait_idle,
     wait_until,
     widget_text,
+    write_notebook,
 )
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 pytestmark = pytest.mark.browser
 
@@ -49,17 +47,11 @@ widgets.VBox([n, other, out, result])"""
 
 @pytest.fixture(scope="module")
 def selftest_notebook(jlab_root):
-    nb = new_notebook(cells=[
+    return write_notebook(jlab_root, "selftest/harness.ipynb", [
         new_markdown_cell("# Harness self-test"),
         new_code_cell("%matplotlib inline"),
         new_code_cell(APP),
     ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    path = jlab_root / "selftest" / "harness.ipynb"
-    path.parent.mkdir(exist_ok=True)
-    nbformat.write(nb, path)
-    return "selftest/harness.ipynb"
 
 
 def draws(page):
@@ -68,9 +60,7 @@ def draws(page):
 
 
 def test_slider_changes_the_figure(page, selftest_notebook):
-    open_notebook(page, selftest_notebook)
-    run_all_cells(page)
-    wait_idle(page, timeout=60)
+    run_notebook(page, selftest_notebook, timeout=60)
     assert error_outputs(page) == []
     wait_until(lambda: output_image_srcs(page), message="no figure in the Output widget")
     (before,) = output_image_srcs(page)

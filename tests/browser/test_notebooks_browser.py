@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from contig_widgets import exercise_all
-from jlab import error_outputs, open_notebook, run_all_cells, wait_idle
+from jlab import error_outputs, run_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -30,9 +30,7 @@ def test_notebook_runs_in_jupyterlab(name, jlab_root, request):
         pytest.skip("no notebooks yet (notebooks/NN-*.ipynb)")
     page = request.getfixturevalue("page")
     path = jlab_root / "notebooks" / name
-    open_notebook(page, f"notebooks/{name}")
-    run_all_cells(page)
-    state = wait_idle(page, timeout=180)
+    state = run_notebook(page, f"notebooks/{name}", timeout=180)
     ncells = len(json.loads(path.read_text())["cells"])
     assert state["cells"] == ncells, f"{state['cells']} cells on the page, {ncells} in {name}"
     allowed = expected_error_cells(path)
