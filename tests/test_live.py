@@ -1,0 +1,139 @@
+"""contig.live: finding hugetlb pages in kpageflags, restoring the pool, the recorded runs.
+
+The live experiment itself changes the machine and never runs here; these
+tests use a fake sysfs folder and check the recorded runs in contig/data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contig.live import LiveError, huge_heads, hugepage_pool, record_gigantic_run
+from contig.procfs import DATA_DIR, KPF, load_kpageflags
+
+HUGE, HEAD, TAIL = (1 << KPF["HUGE"]), (1 << KPF["COMPOUND_HEAD"]), (1 << KPF["COMPOUND_TAIL"])
+RUNS = sorted((DATA_DIR / "gigantic").glob("run-*"))
+
+
+def _flags(n: int, pages: dict[int, int]) -> np.ndarray:
+    f = np.zeros(n, dtype=np.uint64)
+    for head, length in pages.items():
+        f[head] = HUGE | HEAD
+        f[head + 1:head + length] = HUGE | TAIL
+    return f
+
+
+def test_huge_heads_finds_pages_of_the_given_size_only():
+    # Two 8-page hugetlb pages and one 4-page one; only the 8-page ones count.
+    f = _flags(64, {8: 8, 32: 8, 48: 4})
+    assert huge_heads(f, 100, nr_pages=8) == [108, 132]
+    assert huge_heads(f, 0, nr_pages=4) == [48]
+
+
+def test_huge_heads_rejects_a_run_cut_short_or_a_broken_tail():
+    f = _flags(16, {8: 8})
+    assert huge_heads(f[:15], 0, nr_pages=8) == []      # the zone ends inside the page
+    f[12] = HUGE                                        # a tail without COMPOUND_TAIL
+    assert huge_heads(f, 0, nr_pages=8) == []
+
+
+def test_huge_heads_ignores_thp_heads():
+    f = np.zeros(16, dtype=np.uint64)
+    f[0] = HEAD | (1 << KPF["THP"])
+    f[1:8] = TAIL | (1 << KPF["THP"])
+    assert huge_heads(f, 0, nr_pages=8) == []
+
+
+@pytest.fixture
+def fake_sysfs(tmp_path: Path) -> Path:
+    (tmp_path / "nr_hugepages").write_text("2\n")
+    return tmp_path
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="hugepage_pool refuses non-root")
+
+
+def _use_pool_then(sysfs: Path, n: int, then) -> None:
+    with hugepage_pool(sysfs) as pool:
+        assert pool["original"] == 2
+        assert pool["set"](n) == n
+        then()
+
+
+def _boom() -> None:
+    raise RuntimeError("boom")
+
+
+@needs_root
+def test_pool_is_restored_after_an_error(fake_sysfs: Path):
+    with pytest.raises(RuntimeError, match="boom"):
+        _use_pool_then(fake_sysfs, 7, _boom)
+    assert (fake_sysfs / "nr_hugepages").read_text().strip() == "2"
+
+
+@needs_root
+def test_pool_is_restored_on_sigterm(fake_sysfs: Path):
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exc:
+        _use_pool_then(fake_sysfs, 5, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    assert exc.value.code == 128 + signal.SIGTERM
+    assert (fake_sysfs / "nr_hugepages").read_text().strip() == "2"
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_pool_without_the_sysfs_file_says_so(tmp_path: Path):
+    with pytest.raises(LiveError, match="does not exist"), hugepage_pool(tmp_path / "nope"):
+        pass
+
+
+@pytest.mark.parametrize("count", [0, -1, True, 1.0, "2"])
+def test_record_refuses_a_bad_count(tmp_path: Path, count):
+    with pytest.raises(ValueError, match="count"):
+        record_gigantic_run(count, tmp_path / "run")
+
+
+@needs_root
+def test_record_refuses_a_pool_that_is_not_empty(fake_sysfs: Path, tmp_path: Path):
+    with pytest.raises(LiveError, match="already holds 2"):
+        record_gigantic_run(1, tmp_path / "run", sysfs_dir=fake_sysfs)
+    assert (fake_sysfs / "nr_hugepages").read_text().strip() == "2"
+    assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- recorded runs
+
+def test_there_are_recorded_runs():
+    assert len(RUNS) >= 3
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[r.name for r in RUNS])
+def test_a_recorded_run_is_complete_and_consistent(run: Path):
+    rec = json.loads((run / "run.json").read_text())
+    assert rec["kernel"].startswith("6.18")
+    picks = rec["picks"]
+    assert len(picks) == rec["count"] or rec["failed_at_request"] == len(picks) + 1
+    assert len(set(picks)) == len(picks)
+    # 1 GiB pages start on 1 GiB boundaries (alloc_contig_pages() only tries
+    # ranges aligned to nr_pages) and lie inside a zone of the node.
+    spans = {n: (z["start_pfn"], z["start_pfn"] + z["spanned"]) for n, z in rec["zones"].items()}
+    for p in picks:
+        assert p % (1 << 18) == 0
+        assert any(lo <= p and p + (1 << 18) <= hi for lo, hi in spans.values())
+    assert len(rec["request_seconds"]) == len(picks) + (rec["failed_at_request"] is not None)
+    for name in spans:
+        assert (run / f"{name}.npz").is_file()
+
+
+@pytest.mark.parametrize("run", RUNS[:1], ids=[r.name for r in RUNS[:1]])
+def test_a_recorded_snapshot_loads_and_has_no_hugetlb_page_yet(run: Path):
+    with np.load(run / "DMA32.npz", allow_pickle=False) as npz:
+        flags, start = npz["flags"], int(npz["start_pfn"][0])
+    assert huge_heads(flags, start) == []      # the pool was empty before the run
+    z = load_kpageflags(run / "DMA32.npz")
+    z.check()
