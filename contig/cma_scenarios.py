@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .cma import Cma, CmaResult, cma_alloc, cma_init_reserved, cma_release, dma_alloc_from_contiguous, get_order
+from .cma import (
+    Cma,
+    CmaResult,
+    cma_alloc,
+    cma_init_reserved,
+    cma_release,
+    dma_alloc_from_contiguous,
+    get_order,
+)
 from .geometry import Geometry
 from .pcp import alloc_pages
 from .zone import MigrateType, Zone

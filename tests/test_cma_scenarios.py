@@ -30,7 +30,7 @@ def test_scenario_matches_its_expectation(name):
 def test_busy_area_reads_like_the_real_dmesg():
     """15 slots of 0x10a pages, 0x100 apart: k * 256 + 266 <= 4096 for k <= 14
     (mm/cma.c:395-420 with mask 255), each line [slot, slot + 0x10a)."""
-    cma, out = get("busy-area").run()
+    _, out = get("busy-area").run()
     log = out[0].result.log
     assert log[0] == "alloc_contig_range: [2f000, 2f10a) PFNs busy"
     assert log[-1] == "alloc_contig_range: [2fe00, 2ff0a) PFNs busy"
