@@ -33,11 +33,12 @@ from .cma import (
     dma_alloc_from_contiguous,
     get_order,
 )
+from .contig import errname
 from .geometry import Geometry
 from .pcp import alloc_pages
 from .zone import MigrateType, Zone
 
-__all__ = ["CMA_SCENARIOS", "CmaScenario", "StepResult", "get"]
+__all__ = ["CMA_SCENARIOS", "CmaScenario", "StepResult", "format_run", "get"]
 
 SMALL = Geometry(max_order=4, pageblock_order=2)
 
@@ -188,3 +189,65 @@ def get(name: str) -> CmaScenario:
         return CMA_SCENARIOS[name]
     except (KeyError, TypeError):
         raise ValueError(f"no CMA scenario {name!r}; there are: {', '.join(CMA_SCENARIOS)}") from None
+
+
+def _bitmap_line(cma: Cma) -> str:
+    if cma.bitmap_maxno <= 64:
+        return f"bitmap {cma.bitmap_str()}"
+    runs, b, n = [], cma.bitmap, cma.bitmap_maxno
+    k = 0
+    while k < n:
+        if b[k]:
+            j = k
+            while j < n and b[j]:
+                j += 1
+            runs.append(f"[{k}, {j})")
+            k = j
+        else:
+            k += 1
+    return "bitmap: bits set " + (", ".join(runs) if runs else "none") + f" of {n}"
+
+
+def format_run(sc: CmaScenario, cma: Cma, out: list[StepResult], *, debug: bool = False) -> list[str]:
+    """The lines ``python -m contig cma NAME`` prints: the area, then each step."""
+    lines = [f"CMA scenario {sc.name}: {sc.title}", ""]
+    lines.append(f"area {cma.name}: PFN [{cma.base_pfn:#x}, {cma.end_pfn:#x}) = [{cma.base_pfn}, "
+                 f"{cma.end_pfn}), {cma.count} pages, order_per_bit {cma.order_per_bit} "
+                 f"({1 << cma.order_per_bit} page(s) per bit), {cma.bitmap_maxno} bits")
+    for n, st in enumerate(out, 1):
+        kind = st.step[0]
+        if kind == "fill":
+            inside = [p for p in st.filled if cma.base_pfn <= p < cma.end_pfn]
+            lines.append(f"step {n}: {st.step[1]} movable page allocations: PFNs "
+                         f"{', '.join(map(str, st.filled))}; {len(inside)} inside the CMA area "
+                         f"(taken once the Movable lists were empty)")
+            continue
+        if kind == "release":
+            lines.append(f"step {n}: cma_release() of step {st.step[1] + 1}'s buffer: "
+                         f"{'true' if st.released else 'false'}")
+            continue
+        r = st.result
+        assert r is not None
+        if kind == "dma":
+            lines.append(f"step {n}: a driver asks for {st.step[1]} bytes: dma_alloc_from_contiguous("
+                         f"count {r.count} ({r.count:#x}), align {get_order(st.step[1])}, "
+                         f"capped to {r.align})")
+        else:
+            lines.append(f"step {n}: cma_alloc(count {r.count}, align {r.align})")
+        lines.append(f"  mask {r.mask}, offset {r.offset}, {r.bitmap_count} bit(s) per try")
+        for (bit, pfn), a in zip(r.tried, r.attempts):
+            how = "success" if a.ok else errname(a.ret)
+            if a.failed_stage:
+                how += f" in {a.failed_stage}"
+            lines.append(f"  try bit {bit} = PFN {pfn:#x}: alloc_contig_range({pfn:#x}, {pfn + r.count:#x}) "
+                         f"= {how}")
+        if not r.tried:
+            lines.append("  no free slot of that size and alignment")
+        for line in r.log:
+            lines.append(f"  dmesg: {line}")
+        if debug:
+            for line in r.debug:
+                lines.append(f"  debug: {line}")
+        lines.append("  returned " + (f"PFN {r.pfn:#x} ({r.pfn})" if r.pfn is not None else "NULL"))
+    lines.append(_bitmap_line(cma))
+    return lines

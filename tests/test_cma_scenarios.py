@@ -52,3 +52,15 @@ def test_boot_and_fill_migrates_into_a_stolen_block():
 def test_unknown_scenario_names_the_choices():
     with pytest.raises(ValueError, match="busy-area"):
         get("nope")
+
+
+def test_format_run_names_each_try_and_the_dmesg_lines():
+    from contig.cma_scenarios import format_run
+    sc = get("pinned-slot")
+    cma, out = sc.run()
+    text = "\n".join(format_run(sc, cma, out, debug=True))
+    assert "try bit 0 = PFN 0x8: alloc_contig_range(0x8, 0xc) = -EBUSY in test_pages_isolated" in text
+    assert "try bit 4 = PFN 0xc: alloc_contig_range(0xc, 0x10) = success" in text
+    assert "dmesg: alloc_contig_range: [8, c) PFNs busy" in text
+    assert "debug: cma_alloc(): memory range at PFN 0x8 is busy, retrying" in text
+    assert text.endswith("bitmap 0000111100000000")
