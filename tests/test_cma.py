@@ -10,6 +10,7 @@ pageblocks, so a CMA area must be a multiple of 8 pages at an 8-page base
 from __future__ import annotations
 
 import errno
+import itertools
 
 import numpy as np
 import pytest
@@ -324,3 +325,14 @@ def test_bitmap_and_zone_stay_consistent(fill, opb, ops):
             assert m[pfn:pfn + n] == "X" * n
         assert np.array_equal(cma.bitmap, want)
         z.check()
+
+
+def test_parse_the_shipped_real_logs():
+    """The vc4 log (anholt/linux#76): 16 ranges 0x10a long, 0x100 apart."""
+    from contig.procfs import DATA_DIR
+    ranges = parse_busy_lines((DATA_DIR / "dmesg" / "vc4-rpi-4.10.txt").read_text())
+    assert len(ranges) == 16
+    assert {b - a for a, b in ranges} == {0x10A}
+    assert [b[0] - a[0] for a, b in itertools.pairwise(ranges)] == [0x100] * 15
+    nov = parse_busy_lines((DATA_DIR / "dmesg" / "novena-imx6-4.4.0.txt").read_text())
+    assert nov[0] == (0x700FB, 0x700FC)
