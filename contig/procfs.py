@@ -111,9 +111,11 @@ import numpy as np
 __all__ = (
     "CMA_LESS_TYPES",
     "DATA_DIR",
+    "DEFAULT_MAX_PFNS",
     "KPF",
     "PAGES_PER_SECTION",
     "PAGETYPE_NAMES",
+    "PFN_LIMIT",
     "ProcPermissionError",
     "capture_snapshot",
     "classify_kpageflags",
@@ -1195,6 +1197,8 @@ def capture_snapshot(zone_name: str, out_path: str | Path | BinaryIO, *, node: i
             or isinstance(out_path, bool):
         raise TypeError(f"{fn}: out_path must be a file name or a binary file object, "
                         f"not {out_path!r}")
+    if not isinstance(proc_root, (str, os.PathLike)):
+        raise TypeError(f"{fn}: proc_root must be a directory name, not {proc_root!r}")
     root = Path(proc_root)
     zones = parse_zoneinfo(_read_text(root / "zoneinfo"), node=node)
     if zone_name not in zones:

@@ -358,6 +358,7 @@ def test_capture_snapshot_refuses_bad_arguments(tmp_path):
             proc_root=tmp_path)
     refused(TypeError, "zone_name", 5, capture_snapshot, 5, out, proc_root=tmp_path)
     refused(TypeError, "out_path", 3, capture_snapshot, "Normal", 3, proc_root=tmp_path)
+    refused(TypeError, "proc_root", 0, capture_snapshot, "Normal", out, proc_root=0)
     assert not out.exists()
 
 

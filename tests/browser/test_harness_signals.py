@@ -64,6 +64,10 @@ def processes_with(needle: bytes) -> dict[int, str]:
     return found
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _would_install() -> bool:
     """./scripts/test would (re)install .venv first: too slow, and not ours to do."""
     stamps = [REPO / ".venv" / f".installed-{x}" for x in ("test", "course")]
@@ -94,8 +98,13 @@ def test_sigterm_stops_every_server(tmp_path, runner, server, sig):
     env.pop("PYTEST_ADDOPTS", None)
     log = tmp_path / "child.log"
     with open(log, "wb") as out:
+        # preexec_fn: this run may itself be a background job of ./scripts/test,
+        # started with SIGINT ignored, which its children would inherit (and a
+        # shell cannot trap a signal ignored on entry); a terminal's child has
+        # SIGINT at its default
         child = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+                                 stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 180
         while not marker.exists():
