@@ -18,7 +18,16 @@ Three jobs, one module:
   ``/proc/kpageflags`` (as root) into an ``.npz`` file, and
   :func:`load_kpageflags` turns such a file into a model :class:`~contig.Zone`.
   Two snapshots of a Linux 6.18 machine ship in ``contig/data`` (see
-  ``contig/data/ORIGIN.md`` and :func:`data_path`).
+  ``contig/data/ORIGIN.md`` and :func:`data_path`).  A snapshot is checked
+  before it is decompressed (array headers, lengths, dtypes, meta fields),
+  and a zone of more than ``max_pfns`` PFNs (default
+  :data:`DEFAULT_MAX_PFNS`, 16M PFNs = 64 GiB) is refused unless the caller
+  raises the cap.
+
+Every public function checks its arguments on entry: a wrong type raises
+TypeError, a wrong value ValueError, and the message names the argument and
+the value (a ``node`` of ``"x"`` or ``True``, a ``page_size`` that is not a
+power of two, a KPF bit number outside 0..63 ...).
 
 From kpageflags to the map alphabet
 -----------------------------------
@@ -275,7 +284,8 @@ def _ranges_arg(func: str, name: str, ranges: Any) -> list[tuple[int, int]]:
                         f"not {ranges!r}")
     out = []
     for i, pair in enumerate(ranges):
-        if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+        if (isinstance(pair, (str, bytes)) or not isinstance(pair, (Sequence, np.ndarray))
+                or len(pair) != 2):
             raise TypeError(f"{func}: {name}[{i}] must be a (start_pfn, end_pfn) pair, "
                             f"not {pair!r}")
         a = _int_arg(func, f"{name}[{i}] start", pair[0], hi=PFN_LIMIT)

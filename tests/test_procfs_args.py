@@ -147,6 +147,9 @@ def test_classify_refuses_bad_pageblock_order_and_ram():
     refused(TypeError, "system_ram[0] start", 1.5, classify_kpageflags, FLAGS, 0, [(1.5, 9)])
     refused(TypeError, "system_ram", "0-64", classify_kpageflags, FLAGS, 0, "0-64")
     refused(TypeError, "system_ram[0]", (1, 2, 3), classify_kpageflags, FLAGS, 0, [(1, 2, 3)])
+    # a (N, 2) integer array is a list of pairs
+    a, _, _ = classify_kpageflags(FLAGS, 0, np.array([[0, 32]]))
+    assert a.tobytes() == b"." * 32 + b"#" * 32
 
 
 # ----------------------------------------------------------------- load_kpageflags
