@@ -527,16 +527,17 @@ def cmd_snapshot(args: argparse.Namespace, w: Callable[[str], None]) -> int:
     kw = {} if args.node is None else {"node": args.node}
     out = Path(args.output)
     _check_output(out)
+    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or _one_line(exc)} "
-                         f"(directory {out.parent})") from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a new file is 0666 - umask
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror or _one_line(exc)} "
+                             f"(directory {out.parent})") from None
         with os.fdopen(fd, "wb") as fh:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fh.fileno(), 0o666 & ~umask)  # mkstemp makes 0600; new files 0666-umask
             try:
                 capture_snapshot(args.zone, fh, **kw)
                 fh.flush()
@@ -550,8 +551,9 @@ def cmd_snapshot(args: argparse.Namespace, w: Callable[[str], None]) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {out}: {_one_line(exc)}") from None
     except BaseException:  # an error or Ctrl-C: no partial file is left
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
     w(f"wrote a snapshot of zone {args.zone} to {args.output}")
     return 0
