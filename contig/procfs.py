@@ -511,7 +511,10 @@ def render_pagetypeinfo(zone: Any, node: int = 0, *,
 
 def _lines(text: str, what: str) -> list[tuple[int, str]]:
     if not isinstance(text, str):
-        raise ValueError(f"{what}: expected the file's text (str), got {type(text).__name__}")
+        shown = repr(text)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TypeError(f"{what}: text must be the file's text (a str), not "
+                        f"{type(text).__name__} {shown}")
     if not text.strip():
         raise ValueError(f"{what}: empty text")
     return list(enumerate(text.splitlines(), 1))

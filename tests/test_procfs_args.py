@@ -74,6 +74,13 @@ def test_parsers_refuse_bad_node(parser, file, node, exc):
     assert parser.__name__ in msg
 
 
+@pytest.mark.parametrize("parser", [parse_buddyinfo, parse_pagetypeinfo, parse_zoneinfo,
+                                    parse_iomem], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("text", [b"Node 0, zone DMA 1\n", None, 5, ["a"]])
+def test_parsers_refuse_text_that_is_not_str(parser, text):
+    refused(TypeError, "text", text, parser, text)
+
+
 @pytest.mark.parametrize(("parser", "file"), PARSERS, ids=lambda x: getattr(x, "__name__", x))
 def test_parsers_accept_numpy_node(parser, file):
     assert parser(text_of(file), node=np.int64(0)) == parser(text_of(file), node=0)
