@@ -13,16 +13,24 @@ problem; ``-c`` computes the answers):
 * ``snapshot``  capture a zone of this machine into a kpageflags snapshot (root).
 
 Bad input (an unknown map character, start >= end, an unknown scenario, a
-bad geometry ...) gives one line ``contig: error: ...`` on stderr and exit
-status 2, never a traceback.
+bad geometry, a PFN of 2**63 or more ...) gives one line ``contig: error: ...``
+on stderr and exit status 2, never a traceback; so does a ValueError,
+TypeError or OverflowError the model raises for input it refuses.  Ctrl-C
+(SIGINT) prints ``contig: interrupted`` and exits 130; a closed output pipe
+(``contig ... | head``) ends the command quietly with status 141 (128 +
+SIGPIPE, what the shell reports for a program killed by it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from . import scenarios as _scenarios
 from .contig import ContigResult, alloc_contig_range, errname
@@ -81,8 +89,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------- argument types
+#: PFNs are int64 in the model: every PFN given, and the end of the zone, must
+#: be below 2**63.
+PFN_LIMIT = 1 << 63
+
+
 def _pfn(text: str) -> int:
-    """A PFN: decimal or 0x-prefixed hex, not negative."""
+    """A PFN: decimal or 0x-prefixed hex, not negative, below 2**63."""
     s = text.strip()
     try:
         v = int(s, 0)
@@ -94,6 +107,9 @@ def _pfn(text: str) -> int:
                                              f"number)") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"a PFN cannot be negative: {text!r}")
+    if v >= PFN_LIMIT:
+        raise argparse.ArgumentTypeError(f"PFN {text.strip()} is too large: PFNs must be "
+                                         f"below 2**63 ({PFN_LIMIT})")
     return v
 
 
@@ -108,6 +124,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
+    return v
+
+
+def _node(text: str) -> int:
+    try:
+        v = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a node number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"a node number cannot be negative: {v}")
     return v
 
 
@@ -240,6 +266,9 @@ def _scenario_from_args(args: argparse.Namespace) -> Scenario:
     else:
         if args.start is None or args.end is None:
             raise UsageError("run --map needs --start and --end")
+        if (args.start_pfn or 0) + len(args.map) > PFN_LIMIT:
+            raise UsageError(f"the zone [{args.start_pfn}, {args.start_pfn} + {len(args.map)}) "
+                             f"ends beyond PFN 2**63 ({PFN_LIMIT})")
         base = Scenario(name="custom", title="a zone from the command line", description="",
                         map=args.map, blocks=args.blocks,
                         geometry=args.geometry or _scenarios.SMALL,
@@ -496,13 +525,51 @@ def cmd_snapshot(args: argparse.Namespace, w: Callable[[str], None]) -> int:
         raise UsageError("snapshots need contig.procfs.capture_snapshot, which this "
                          "installation does not have") from None
     kw = {} if args.node is None else {"node": args.node}
+    out = Path(args.output)
+    _check_output(out)
+    tmp: str | None = None
     try:
-        capture_snapshot(args.zone, args.output, **kw)
-    except (OSError, ValueError) as exc:  # PermissionError is an OSError
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        raise UsageError(f"cannot capture zone {args.zone}: {msg}") from None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror or _one_line(exc)} "
+                             f"(directory {out.parent})") from None
+        with os.fdopen(fd, "wb") as fh:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fh.fileno(), 0o666 & ~umask)  # mkstemp makes 0600; new files 0666-umask
+            try:
+                capture_snapshot(args.zone, fh, **kw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            except (OSError, ValueError) as exc:  # PermissionError is an OSError
+                raise UsageError(f"cannot capture zone {args.zone}: {_one_line(exc)}") \
+                    from None
+        _check_output(out)  # again: a link made while the snapshot was read
+        try:
+            os.replace(tmp, out)  # replaces the directory entry, never follows a link
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {_one_line(exc)}") from None
+    except BaseException:  # an error or Ctrl-C: no partial file is left
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
     w(f"wrote a snapshot of zone {args.zone} to {args.output}")
     return 0
+
+
+def _check_output(out: Path) -> None:
+    """Refuse an output path that is a symbolic link (lstat) or a directory."""
+    if out.is_symlink():
+        raise UsageError(f"{out} is a symbolic link: snapshot -o does not write through "
+                         f"or over a link; remove it or choose another name")
+    if out.is_dir():
+        raise UsageError(f"{out} is a directory; give a file name (e.g. {out / 'zone.npz'})")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # ---------------------------------------------------------------- parser
@@ -584,14 +651,50 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--zone", required=True, metavar="NAME",
                    help="the zone, as /proc/zoneinfo names it (DMA, DMA32, Normal ...)")
     n.add_argument("-o", "--output", required=True, metavar="FILE.npz",
-                   help="where to write the snapshot")
-    n.add_argument("--node", type=int, metavar="N", help="the NUMA node (default 0)")
+                   help="where to write the snapshot: written to a temporary file in "
+                        "FILE's directory and renamed to FILE when complete, so FILE is "
+                        "never left half written (not on an error, not on Ctrl-C); refused "
+                        "if FILE is a symbolic link (checked with lstat before writing and "
+                        "again before the rename, which replaces the name and never follows "
+                        "a link)")
+    n.add_argument("--node", type=_node, metavar="N", help="the NUMA node (default 0)")
     n.set_defaults(func=cmd_snapshot)
     return p
 
 
+#: Exit status after Ctrl-C (128 + SIGINT), and after a closed output pipe.
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0, or 2 for bad input)."""
+    """Run the command line; return the exit status.
+
+    0 on success; 2 for bad input (one line on stderr); 130 after Ctrl-C
+    (``contig: interrupted`` on stderr); 141 when stdout is a pipe closed
+    early (nothing printed).
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _write_stderr("contig: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Point stdout at /dev/null: Python's final flush must not fail again.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _write_stderr(text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -600,8 +703,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines: list[str] = []
     try:
         status = args.func(args, lines.append)
-    except (UsageError, ValueError) as exc:  # a ValueError is the model refusing bad input
-        sys.stderr.write(f"contig: error: {exc}\n")
+    except (UsageError, ValueError, TypeError, OverflowError) as exc:
+        # ValueError, TypeError and OverflowError: the model refusing bad input
+        _write_stderr(f"contig: error: {_one_line(exc)}\n")
         return 2
     sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()  # a closed pipe shows here, inside main(), not at exit
     return status

@@ -18,7 +18,16 @@ Three jobs, one module:
   ``/proc/kpageflags`` (as root) into an ``.npz`` file, and
   :func:`load_kpageflags` turns such a file into a model :class:`~contig.Zone`.
   Two snapshots of a Linux 6.18 machine ship in ``contig/data`` (see
-  ``contig/data/ORIGIN.md`` and :func:`data_path`).
+  ``contig/data/ORIGIN.md`` and :func:`data_path`).  A snapshot is checked
+  before it is decompressed (array headers, lengths, dtypes, meta fields),
+  and a zone of more than ``max_pfns`` PFNs (default
+  :data:`DEFAULT_MAX_PFNS`, 16M PFNs = 64 GiB) is refused unless the caller
+  raises the cap.
+
+Every public function checks its arguments on entry: a wrong type raises
+TypeError, a wrong value ValueError, and the message names the argument and
+the value (a ``node`` of ``"x"`` or ``True``, a ``page_size`` that is not a
+power of two, a KPF bit number outside 0..63 ...).
 
 From kpageflags to the map alphabet
 -----------------------------------
@@ -100,19 +109,22 @@ minutes earlier).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 __all__ = (
     "CMA_LESS_TYPES",
     "DATA_DIR",
+    "DEFAULT_MAX_PFNS",
     "KPF",
     "PAGES_PER_SECTION",
     "PAGETYPE_NAMES",
+    "PFN_LIMIT",
     "ProcPermissionError",
     "capture_snapshot",
     "classify_kpageflags",
@@ -170,6 +182,120 @@ class ProcPermissionError(PermissionError):
     """
 
 
+# --------------------------------------------------------------------- argument checks
+#
+# Every public function checks its arguments on entry: a wrong type is a
+# TypeError, a wrong value a ValueError, and both messages name the function,
+# the argument and the value.  bool is refused wherever an int is expected
+# (True is an int to Python, never a node or a page size to the kernel);
+# numpy integers are accepted.
+
+#: PFNs are int64 in the model: a zone must end at or below this PFN.
+PFN_LIMIT = 1 << 63
+#: Default ``max_pfns`` of :func:`load_kpageflags`: 16M PFNs, 64 GiB of 4 KiB
+#: pages (the shipped Normal snapshot spans 5.5M PFNs, its node 6.5M).
+DEFAULT_MAX_PFNS = 1 << 24
+#: /proc/kpageflags words are 64 bits wide: bit numbers 0..63.
+KPF_WORD_BITS = 64
+
+
+def _int_arg(func: str, name: str, value: Any, *, lo: int | None = 0,
+             hi: int | None = None, what: str = "an int") -> int:
+    """``value`` as an int: TypeError unless an int (not bool), ValueError out of [lo, hi]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{func}: {name} must be {what}, not {value!r} "
+                        f"({type(value).__name__})")
+    v = int(value)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        if hi is None:
+            rng = f">= {lo}"
+        elif lo is None:
+            rng = f"<= {hi}"
+        else:
+            rng = f"in {lo}..{hi}"
+        raise ValueError(f"{func}: {name} must be {rng}, not {v}")
+    return v
+
+
+def _node_arg(func: str, node: Any, *, optional: bool = False) -> int | None:
+    if optional and node is None:
+        return None
+    return _int_arg(func, "node", node,
+                    what="an int >= 0 or None" if optional else "an int >= 0")
+
+
+def _pow2_arg(func: str, name: str, value: Any) -> int:
+    """A positive power of two (a page size, a section size in pages)."""
+    v = _int_arg(func, name, value, lo=1, what="a positive power of two (int)")
+    if v & (v - 1):
+        raise ValueError(f"{func}: {name} must be a power of two, not {v}")
+    return v
+
+
+def _str_arg(func: str, name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{func}: {name} must be a str, not {value!r} "
+                        f"({type(value).__name__})")
+    return value
+
+
+def _zone_arg(func: str, zone: Any) -> Any:
+    from .zone import Zone
+    if not isinstance(zone, Zone):
+        raise TypeError(f"{func}: zone must be a contig Zone, not {zone!r} "
+                        f"({type(zone).__name__})")
+    return zone
+
+
+def _zone_name_arg(func: str, name: Any) -> str:
+    _str_arg(func, "zone_name", name)
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f"{func}: zone_name must be one word (e.g. 'Normal'), not {name!r}")
+    return name
+
+
+def _counts_arg(func: str, name: str, counts: Any) -> list[int]:
+    """A sequence of counts (ints >= 0); a str or a mapping is refused."""
+    if isinstance(counts, (str, bytes, Mapping)) or not isinstance(counts, Iterable):
+        raise TypeError(f"{func}: {name} must be a sequence of ints, not {counts!r}")
+    return [_int_arg(func, f"{name}[{i}]", c, what="an int >= 0")
+            for i, c in enumerate(counts)]
+
+
+def _kpf_bits_arg(func: str, kpf_bits: Any) -> dict[str, int]:
+    """Bit numbers by name: each a str -> an int in 0..63."""
+    if kpf_bits is None:
+        return {}
+    if not isinstance(kpf_bits, Mapping):
+        raise TypeError(f"{func}: kpf_bits must be a mapping of flag name to bit number, "
+                        f"not {kpf_bits!r}")
+    out = {}
+    for key, bit in kpf_bits.items():
+        _str_arg(func, "a kpf_bits name", key)
+        out[key] = _int_arg(func, f"kpf_bits[{key!r}]", bit, lo=0, hi=KPF_WORD_BITS - 1,
+                            what="a bit number (int 0..63)")
+    return out
+
+
+def _ranges_arg(func: str, name: str, ranges: Any) -> list[tuple[int, int]]:
+    """``[(start_pfn, end_pfn), ...]``: pairs of ints, 0 <= start <= end <= 2**63."""
+    if isinstance(ranges, (str, bytes, Mapping)) or not isinstance(ranges, Iterable):
+        raise TypeError(f"{func}: {name} must be a list of (start_pfn, end_pfn) pairs, "
+                        f"not {ranges!r}")
+    out = []
+    for i, pair in enumerate(ranges):
+        if (isinstance(pair, (str, bytes)) or not isinstance(pair, (Sequence, np.ndarray))
+                or len(pair) != 2):
+            raise TypeError(f"{func}: {name}[{i}] must be a (start_pfn, end_pfn) pair, "
+                            f"not {pair!r}")
+        a = _int_arg(func, f"{name}[{i}] start", pair[0], hi=PFN_LIMIT)
+        b = _int_arg(func, f"{name}[{i}] end", pair[1], hi=PFN_LIMIT)
+        if b < a:
+            raise ValueError(f"{func}: {name}[{i}] ends below its start: {pair!r}")
+        out.append((a, b))
+    return out
+
+
 # --------------------------------------------------------------------- printing
 
 
@@ -182,16 +308,27 @@ def format_buddyinfo_line(node: int, zone_name: str, counts: Iterable[int]) -> s
     >>> format_buddyinfo_line(0, "DMA", [0, 1, 3])
     'Node 0, zone      DMA      0      1      3 \\n'
     """
+    fn = "format_buddyinfo_line"
+    node = _node_arg(fn, node)
+    _zone_name_arg(fn, zone_name)
+    counts = _counts_arg(fn, "counts", counts)
     # seq_printf "Node %d, zone %8s " then "%6lu " per order
     return f"Node {node}, zone {zone_name:>8} " + "".join(
-        f"{int(c):6d} " for c in counts) + "\n"
+        f"{c:6d} " for c in counts) + "\n"
 
 
 def format_buddyinfo(zones: Mapping[str, Sequence[int]], node: int = 0) -> str:
     """Return /proc/buddyinfo text for the zones of one node, in the given order.
 
     ``format_buddyinfo(parse_buddyinfo(text))`` gives back ``text``.
+
+    :raises TypeError, ValueError: ``zones`` not a mapping, or an argument
+        :func:`format_buddyinfo_line` refuses.
     """
+    if not isinstance(zones, Mapping):
+        raise TypeError(f"format_buddyinfo: zones must be a mapping of zone name to counts, "
+                        f"not {zones!r}")
+    node = _node_arg("format_buddyinfo", node)
     return "".join(format_buddyinfo_line(node, name, counts) for name, counts in zones.items())
 
 
@@ -211,16 +348,51 @@ def format_pagetypeinfo(info: Mapping[str, Any], *, node: int | None = None) -> 
         section are the keys of the first zone's ``blocks`` entry.
     :param node: overrides ``info["node"]`` (default 0).
     :return: the text; ``format_pagetypeinfo(parse_pagetypeinfo(t)) == t``.
+    :raises TypeError, ValueError: naming the key and value, for a missing
+        or ill-typed key, a negative count, free-count lists of different
+        lengths, or a zone of a block section missing one of its types.
     """
-    nd = int(info.get("node", 0) if node is None else node)
-    pbo = int(info["page_block_order"])
-    ppb = int(info.get("pages_per_block", 1 << pbo))
+    fn = "format_pagetypeinfo"
+    if not isinstance(info, Mapping):
+        raise TypeError(f"{fn}: info must be a mapping (what parse_pagetypeinfo returns), "
+                        f"not {info!r}")
+    for key in ("page_block_order", "free"):
+        if key not in info:
+            raise ValueError(f"{fn}: info has no {key!r} key")
+    nd = _node_arg(fn, info.get("node", 0) if node is None else node)
+    pbo = _int_arg(fn, "info['page_block_order']", info["page_block_order"], hi=63)
+    ppb = _int_arg(fn, "info['pages_per_block']", info.get("pages_per_block", 1 << pbo), lo=1)
     free: Mapping[str, Mapping[str, Sequence[int]]] = info["free"]
     blocks: Mapping[str, Mapping[str, int]] = info.get("blocks", {})
-    if not free:
+    if not isinstance(free, Mapping) or not all(isinstance(v, Mapping) for v in free.values()):
+        raise TypeError(f"{fn}: info['free'] must map zone -> type -> counts, not {free!r}")
+    if not free or not any(free.values()):
         raise ValueError("format_pagetypeinfo needs at least one zone in info['free']")
-    first = next(iter(free.values()))
+    first = next(v for v in free.values() if v)
     norders = len(next(iter(first.values())))
+    for zname, per_type in free.items():
+        _zone_name_arg(fn, zname)
+        for tname, counts in per_type.items():
+            _str_arg(fn, "a type name", tname)
+            got = _counts_arg(fn, f"info['free'][{zname!r}][{tname!r}]", counts)
+            if len(got) != norders:
+                raise ValueError(f"{fn}: info['free'][{zname!r}][{tname!r}] has {len(got)} "
+                                 f"counts, the first list {norders}")
+    for key in ("blocks", "mixed"):
+        sec = info.get(key)
+        if key == "mixed" and sec is None:
+            continue
+        if not isinstance(sec, Mapping) or not all(isinstance(v, Mapping)
+                                                   for v in sec.values()):
+            raise TypeError(f"{fn}: info[{key!r}] must map zone -> type -> count, not {sec!r}")
+        cols = list(next(iter(sec.values())).keys()) if sec else []
+        for zname, per_type in sec.items():
+            _zone_name_arg(fn, zname)
+            for t in cols:
+                if t not in per_type:
+                    raise ValueError(f"{fn}: info[{key!r}][{zname!r}] has no {t!r} count")
+                _int_arg(fn, f"info[{key!r}][{zname!r}][{t!r}]", per_type[t],
+                         what="an int >= 0")
     out = [f"Page block order: {pbo}\n", f"Pages per block:  {ppb}\n", "\n",
            f"{'Free pages count per migrate type at order':<43} "
            + "".join(f"{o:6d} " for o in range(norders)) + "\n"]
@@ -252,7 +424,10 @@ def pagetypeinfo_blockcount(zone: Any) -> np.ndarray:
     kernel steps from ``zone_start_pfn`` (not rounded down) by
     ``pageblock_nr_pages`` and skips a step whose PFN is not valid (here: a
     ``#`` PFN), then counts the type of the pageblock holding it.
+
+    :raises TypeError: ``zone`` is not a :class:`~contig.Zone`.
     """
+    _zone_arg("pagetypeinfo_blockcount", zone)
     g = zone.geometry
     pfns = np.arange(zone.start_pfn, zone.end_pfn, g.pageblock_nr_pages, dtype=np.int64)
     pfns = pfns[zone.kinds()[pfns - zone.start_pfn] != _HOLE]
@@ -274,6 +449,8 @@ def render_buddyinfo(zone: Any, node: int = 0) -> str:
     >>> render_buddyinfo(Zone.from_map("..M.", geometry=Geometry(3, 1), name="DMA"))
     'Node 0, zone      DMA      1      1      0 \\n'
     """
+    _zone_arg("render_buddyinfo", zone)
+    node = _node_arg("render_buddyinfo", node)
     if not _populated(zone):
         return ""
     counts = zone.free_list_counts().sum(axis=1)
@@ -294,8 +471,17 @@ def render_pagetypeinfo(zone: Any, node: int = 0, *,
         e.g. to compare with the shipped 6.18 file.
     :raises ValueError: an unknown or repeated name, or a type left out of
         ``types`` that has free blocks or pageblocks in the zone.
+    :raises TypeError: ``zone`` not a Zone, ``node`` not an int, ``types``
+        a str or holding something else than str.
     """
+    fn = "render_pagetypeinfo"
+    _zone_arg(fn, zone)
+    node = _node_arg(fn, node)
+    if types is not None and (isinstance(types, (str, bytes)) or not isinstance(types, Iterable)):
+        raise TypeError(f"{fn}: types must be a sequence of migratetype names, not {types!r}")
     names = PAGETYPE_NAMES if types is None else tuple(types)
+    for t in names:
+        _str_arg(fn, "a name in types", t)
     for t in names:
         if t not in PAGETYPE_NAMES:
             raise ValueError(f"unknown migratetype name {t!r}; known: {', '.join(PAGETYPE_NAMES)}")
@@ -325,7 +511,10 @@ def render_pagetypeinfo(zone: Any, node: int = 0, *,
 
 def _lines(text: str, what: str) -> list[tuple[int, str]]:
     if not isinstance(text, str):
-        raise ValueError(f"{what}: expected the file's text (str), got {type(text).__name__}")
+        shown = repr(text)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TypeError(f"{what}: text must be the file's text (a str), not "
+                        f"{type(text).__name__} {shown}")
     if not text.strip():
         raise ValueError(f"{what}: empty text")
     return list(enumerate(text.splitlines(), 1))
@@ -363,7 +552,9 @@ def parse_buddyinfo(text: str, *, node: int | None = None) -> dict[str, list[int
         followed by counts; a count of columns differing from the first
         line's; a zone twice in a node; several nodes and no ``node=``; no
         such node.  The message names the line number and the line.
+    :raises TypeError, ValueError: ``node`` not None or an int >= 0.
     """
+    node = _node_arg("parse_buddyinfo", node, optional=True)
     per_node: dict[int, dict[str, list[int]]] = {}
     first: dict[int, tuple[int, str]] = {}
     ncols = None
@@ -412,8 +603,10 @@ def parse_pagetypeinfo(text: str, *, node: int | None = None) -> dict[str, Any]:
         ``>100000``; that is read as 100000, a lower bound.
     :raises ValueError: naming the line, for empty text, a line out of
         place or not of the format, a column count that disagrees with its
-        header, a repeated zone or type, or several nodes without ``node=``.
+        header, a repeated zone or type, or several nodes without ``node=``;
+        and (or TypeError) ``node`` not None or an int >= 0.
     """
+    node = _node_arg("parse_pagetypeinfo", node, optional=True)
     what = "pagetypeinfo"
     per_node: dict[int, dict[str, Any]] = {}
     first: dict[int, tuple[int, str]] = {}
@@ -522,8 +715,10 @@ def parse_zoneinfo(text: str, *, node: int | None = None) -> dict[str, dict[str,
 
     :raises ValueError: naming the line, for empty text, a field before the
         first ``Node N, zone NAME`` line, a non-numeric or unknown line, a
-        repeated field or zone, or several nodes without ``node=``.
+        repeated field or zone, or several nodes without ``node=``; and (or
+        TypeError) ``node`` not None or an int >= 0.
     """
+    node = _node_arg("parse_zoneinfo", node, optional=True)
     what = "zoneinfo"
     per_node: dict[int, dict[str, dict[str, Any]]] = {}
     first: dict[int, tuple[int, str]] = {}
@@ -599,9 +794,12 @@ def parse_iomem(text: str, *, page_size: int = 4096) -> list[tuple[int, int]]:
     :return: ``[(start_pfn, end_pfn), ...]``; end is one past the last PFN.
     :raises ProcPermissionError: every address in the text is zero (what a
         reader without CAP_SYS_ADMIN sees).
+    :param page_size: bytes per page, a power of two (default 4096).
     :raises ValueError: naming the line, for empty text or a line not of the
-        form ``start-end : name`` with hexadecimal addresses.
+        form ``start-end : name`` with hexadecimal addresses; ``page_size``
+        not a positive power of two (TypeError if not an int).
     """
+    page_size = _pow2_arg("parse_iomem", "page_size", page_size)
     raw: list[tuple[int, int]] = []
     nonzero = False
     for ln, line in _lines(text, "iomem"):
@@ -669,23 +867,33 @@ def classify_kpageflags(flags: np.ndarray, start_pfn: int,
     (SLAB or PGTABLE page -> UNMOVABLE, else MOVABLE) likewise.
 
     :param flags: one /proc/kpageflags word (uint64) per PFN from ``start_pfn``.
+    :param start_pfn: an int >= 0; the span must end at or below 2**63.
     :param system_ram: ``[(start_pfn, end_pfn), ...]`` as :func:`parse_iomem` gives.
-    :param kpf_bits: bit numbers by name, overriding :data:`KPF`.
+    :param pageblock_order: 0..20, as :class:`~contig.Geometry` allows.
+    :param kpf_bits: bit numbers (0..63) by name, overriding :data:`KPF`.
+    :param section_pages: PFNs per memory section, a power of two.
+    :raises TypeError, ValueError: naming the argument and the value, for
+        any argument of the wrong type or out of range.
     :return: ``(kinds, blocks, info)``: uint8 map codes per PFN, uint8
         MigrateType per pageblock overlapping the span, and a dict with
         ``counts`` (map character -> pages), ``hole_pages``,
         ``uninitialised_pages``, ``first_uninitialised_pfn`` (None if none)
         and ``unmovable_blocks``.
     """
+    fn = "classify_kpageflags"
     flags = np.asarray(flags)
     if flags.ndim != 1 or flags.dtype != np.uint64:
         raise ValueError(f"flags must be a 1-D uint64 array, got {flags.dtype} {flags.shape}")
     n = flags.size
     if n == 0:
         raise ValueError("flags is empty: a zone needs at least one PFN")
+    start_pfn = _int_arg(fn, "start_pfn", start_pfn, hi=PFN_LIMIT - n,
+                         what="an int >= 0 (a PFN)")
+    system_ram = _ranges_arg(fn, "system_ram", system_ram)
+    pageblock_order = _int_arg(fn, "pageblock_order", pageblock_order, hi=20)
+    section_pages = _pow2_arg(fn, "section_pages", section_pages)
     bits = dict(KPF)
-    if kpf_bits:
-        bits.update(kpf_bits)
+    bits.update(_kpf_bits_arg(fn, kpf_bits))
 
     def has(*names: str) -> np.ndarray:
         word = 0
@@ -742,6 +950,86 @@ def classify_kpageflags(flags: np.ndarray, start_pfn: int,
     return kinds, blocks, info
 
 
+def _npz_member(npz: Any, path: Any, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of array ``name`` of an npz, read from its header only.
+
+    Reading the header does not decompress the data: a small file cannot
+    make the loader allocate gigabytes before its size is checked.
+    """
+    try:
+        with npz.zip.open(f"{name}.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _fortran, dtype = read_header(fh)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ValueError(f"{path}: array {name!r} is not a readable .npy member ({exc})") \
+            from None
+    return tuple(shape), np.dtype(dtype)
+
+
+def _check_snapshot(npz: Any, path: Any, max_pfns: int) -> None:
+    """Refuse a snapshot whose arrays disagree, before any is decompressed."""
+    fshape, fdtype = _npz_member(npz, path, "flags")
+    if len(fshape) != 1 or fdtype != np.uint64:
+        raise ValueError(f"{path}: flags must be a 1-D uint64 array, "
+                         f"not {fdtype} of shape {fshape}")
+    n = fshape[0]
+    if n == 0:
+        raise ValueError(f"{path}: flags is empty: a zone needs at least one PFN")
+    if n > max_pfns:
+        raise ValueError(f"{path}: the snapshot declares a zone of {n} PFNs "
+                         f"({n * 4096 / 2**30:.1f} GiB of 4 KiB pages, {n * 8 / 2**30:.2f} "
+                         f"GiB of flags to decompress), more than max_pfns={max_pfns}; "
+                         f"pass load_kpageflags(..., max_pfns={n}) if you trust the file")
+    sshape, sdtype = _npz_member(npz, path, "start_pfn")
+    if sshape != (1,) or sdtype.kind not in "iu":
+        raise ValueError(f"{path}: start_pfn must be an integer array of one element, "
+                         f"not {sdtype} of shape {sshape}")
+    mshape, mdtype = _npz_member(npz, path, "meta")
+    if mshape != () or mdtype.kind not in "US" or mdtype.itemsize > 1 << 24:
+        raise ValueError(f"{path}: meta must be one JSON string (at most 4M characters), "
+                         f"not {mdtype} of shape {mshape}")
+    if "mapcount" in npz.files:
+        mshape, mdtype = _npz_member(npz, path, "mapcount")
+        if mshape != (n,) or mdtype.kind not in "iu":
+            raise ValueError(f"{path}: mapcount must be {n} integers (one per PFN of "
+                             f"flags), not {mdtype} of shape {mshape}")
+
+
+def _check_meta(meta: dict[str, Any], path: Any, start_pfn: int, n: int) -> None:
+    """Refuse meta fields of the wrong type or disagreeing with the arrays."""
+    def bad(field: str, value: Any, want: str) -> ValueError:
+        return ValueError(f"{path}: meta[{field!r}] must be {want}, not {value!r}")
+
+    for key, hi in (("pageblock_order", 20), ("max_page_order", 19)):
+        v = meta.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                              or not 0 <= v <= hi):
+            raise bad(key, v, f"an int in 0..{hi} or null")
+    if "kpf_bits" in meta and meta["kpf_bits"] is not None:
+        try:
+            _kpf_bits_arg("load_kpageflags", meta["kpf_bits"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: meta['kpf_bits']: {exc}") from None
+    if "system_ram" in meta:
+        try:
+            _ranges_arg("load_kpageflags", "meta['system_ram']", meta["system_ram"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    zone = meta.get("zone", {})
+    if not isinstance(zone, dict):
+        raise bad("zone", zone, "an object of zoneinfo fields")
+    name = zone.get("zone", "Normal")
+    if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+        raise bad("zone']['zone", name, "a zone name")
+    for key, want in (("start_pfn", start_pfn), ("spanned", n), ("end_pfn", start_pfn + n)):
+        v = zone.get(key)
+        if v is not None and (isinstance(v, bool) or v != want):
+            raise ValueError(f"{path}: meta['zone'][{key!r}] is {v!r}, but the arrays give "
+                             f"{want} (start_pfn {start_pfn}, {n} flags)")
+
+
 def _read_meta(npz: Any, path: Any) -> dict[str, Any]:
     try:
         meta = json.loads(str(npz["meta"][()]))
@@ -753,7 +1041,7 @@ def _read_meta(npz: Any, path: Any) -> dict[str, Any]:
 
 
 def load_kpageflags(path: str | Path, *, iomem: str | None = None,
-                    geometry: Any = None) -> Any:
+                    geometry: Any = None, max_pfns: int = DEFAULT_MAX_PFNS) -> Any:
     """Load a kpageflags snapshot (.npz) as a model Zone.
 
     The snapshot holds ``flags`` (uint64, /proc/kpageflags per PFN of the
@@ -769,22 +1057,54 @@ def load_kpageflags(path: str | Path, *, iomem: str | None = None,
         in its meta (or to override it).
     :param geometry: default ``Geometry(max_page_order + 1, pageblock_order)``
         from the meta (x86-64: 11, 9).
-    :raises ValueError: a missing array or meta field, wrong dtypes, or no
-        System RAM ranges.
+    :param max_pfns: the largest zone span (in PFNs) accepted, default
+        :data:`DEFAULT_MAX_PFNS` = 16M PFNs (64 GiB of 4 KiB pages; the model
+        needs about 50 bytes per PFN, so about 0.8 GiB of memory).  The
+        flags compress well, so a 256 KiB file can declare a 1.8 GiB zone:
+        the span is read from the array header and checked before anything
+        is decompressed.  Raise it for a bigger machine.
+    :raises ValueError: a missing array or meta field, wrong dtypes, arrays
+        or meta fields that disagree (lengths, dtypes, a negative start, a
+        span ending beyond 2**63), a span over ``max_pfns``, or no System
+        RAM ranges.
+    :raises TypeError: ``path``, ``iomem``, ``geometry`` or ``max_pfns`` of
+        the wrong type.
     """
     from .geometry import Geometry
     from .zone import Zone
 
-    with np.load(path, allow_pickle=False) as npz:
+    fn = "load_kpageflags"
+    if not (isinstance(path, (str, os.PathLike))
+            or (hasattr(path, "read") and hasattr(path, "seek"))):
+        # np.load(3) would open file descriptor 3
+        raise TypeError(f"{fn}: path must be a file name or a binary file object, "
+                        f"not {path!r}")
+    if iomem is not None:
+        _str_arg(fn, "iomem", iomem)
+    if geometry is not None and not isinstance(geometry, Geometry):
+        raise TypeError(f"{fn}: geometry must be a contig Geometry or None, not {geometry!r}")
+    max_pfns = _int_arg(fn, "max_pfns", max_pfns, lo=1, what="an int >= 1 (a number of PFNs)")
+    try:
+        npz_cm = np.load(path, allow_pickle=False)
+    except ValueError as exc:  # not a .npy/.npz at all
+        raise ValueError(f"{path}: not a kpageflags snapshot ({exc})") from None
+    if not isinstance(npz_cm, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a kpageflags snapshot (a .npy array, not an .npz)")
+    with npz_cm as npz:
         missing = {"flags", "start_pfn", "meta"} - set(npz.files)
         if missing:
             raise ValueError(f"{path}: not a kpageflags snapshot (missing {sorted(missing)})")
+        _check_snapshot(npz, path, max_pfns)
         flags = npz["flags"]
         start = npz["start_pfn"]
         meta = _read_meta(npz, path)
     if start.shape != (1,) or start.dtype.kind not in "iu":
         raise ValueError(f"{path}: start_pfn must be an integer array of one element")
     start_pfn = int(start[0])
+    if not 0 <= start_pfn <= PFN_LIMIT - flags.size:
+        raise ValueError(f"{path}: start_pfn {start_pfn} is negative or the zone "
+                         f"[{start_pfn}, {start_pfn} + {flags.size}) ends beyond 2**63")
+    _check_meta(meta, path, start_pfn, flags.size)
     if iomem is not None:
         ram = parse_iomem(iomem)
     elif "system_ram" in meta:
@@ -808,7 +1128,12 @@ def data_path(name: str) -> Path:
     """Path of a file shipped in ``contig/data`` (e.g. ``"linux-6.18-DMA32.npz"``).
 
     :raises FileNotFoundError: naming the files that do ship.
+    :raises TypeError, ValueError: ``name`` not a str, or not a bare file
+        name (a path separator, ``.`` or ``..``).
     """
+    _str_arg("data_path", "name", name)
+    if name in ("", ".", "..") or "/" in name or "\\" in name:
+        raise ValueError(f"data_path: name must be a file name in contig/data, not {name!r}")
     path = DATA_DIR / name
     if not path.is_file():
         have = sorted(p.name for p in DATA_DIR.iterdir()) if DATA_DIR.is_dir() else []
@@ -855,7 +1180,7 @@ def _read_u64(path: Path, start_pfn: int, count: int, chunk_pages: int) -> np.nd
     return out
 
 
-def capture_snapshot(zone_name: str, out_path: str | Path, *, node: int = 0,
+def capture_snapshot(zone_name: str, out_path: str | Path | BinaryIO, *, node: int = 0,
                      proc_root: str | Path = "/proc", chunk_pages: int = 1 << 18) -> None:
     """Capture one zone of the running machine into a kpageflags snapshot (.npz).
 
@@ -866,14 +1191,27 @@ def capture_snapshot(zone_name: str, out_path: str | Path, *, node: int = 0,
     ``buddyinfo`` when readable.  Writes ``out_path`` exactly (no ``.npz``
     appended) in the format :func:`load_kpageflags` reads; kpagecount is
     clipped to uint16.  The machine keeps running while it reads, so the
-    snapshot is not atomic.
+    snapshot is not atomic.  ``out_path`` may also be a binary file object
+    open for writing (the CLI passes a temporary file it renames at the end).
 
     :param proc_root: where the /proc files are (tests point it at fakes).
     :raises ProcPermissionError: not root (an unreadable kpageflags, or an
         iomem with zeroed addresses).
     :raises ValueError: no such zone, an empty zone, a missing file, a file
-        shorter than the zone.
+        shorter than the zone, a negative start_pfn in zoneinfo; and (or
+        TypeError) ``zone_name``, ``node`` or ``chunk_pages`` (an int >= 1)
+        of the wrong type or value.
     """
+    fn = "capture_snapshot"
+    _zone_name_arg(fn, zone_name)
+    node = _node_arg(fn, node)
+    chunk_pages = _int_arg(fn, "chunk_pages", chunk_pages, lo=1)
+    if not (isinstance(out_path, (str, os.PathLike)) or hasattr(out_path, "write")) \
+            or isinstance(out_path, bool):
+        raise TypeError(f"{fn}: out_path must be a file name or a binary file object, "
+                        f"not {out_path!r}")
+    if not isinstance(proc_root, (str, os.PathLike)):
+        raise TypeError(f"{fn}: proc_root must be a directory name, not {proc_root!r}")
     root = Path(proc_root)
     zones = parse_zoneinfo(_read_text(root / "zoneinfo"), node=node)
     if zone_name not in zones:
@@ -886,6 +1224,9 @@ def capture_snapshot(zone_name: str, out_path: str | Path, *, node: int = 0,
         if key not in z:
             raise ValueError(f"{root / 'zoneinfo'}: zone {zone_name} has no {key!r} field")
     start, spanned = int(z["start_pfn"]), int(z["spanned"])
+    if start < 0 or spanned < 0 or start + spanned > PFN_LIMIT:
+        raise ValueError(f"{root / 'zoneinfo'}: zone {zone_name} has start_pfn {start} "
+                         f"and spanned {spanned}, not a span of PFNs in [0, 2**63)")
     ram = parse_iomem(_read_text(root / "iomem"))
     flags = _read_u64(root / "kpageflags", start, spanned, chunk_pages)
     counts = _read_u64(root / "kpagecount", start, spanned, chunk_pages)
@@ -915,7 +1256,11 @@ def capture_snapshot(zone_name: str, out_path: str | Path, *, node: int = 0,
         "system_ram": [[a, b] for a, b in ram],
         "note": _SNAPSHOT_NOTE,
     }
+    arrays = {"flags": flags, "mapcount": mapcount,
+              "start_pfn": np.array([start], dtype=np.int64),
+              "meta": np.array(json.dumps(meta))}
+    if hasattr(out_path, "write"):
+        np.savez_compressed(out_path, **arrays)
+        return
     with open(out_path, "wb") as fh:
-        np.savez_compressed(fh, flags=flags, mapcount=mapcount,
-                            start_pfn=np.array([start], dtype=np.int64),
-                            meta=np.array(json.dumps(meta)))
+        np.savez_compressed(fh, **arrays)

@@ -227,29 +227,36 @@ def test_quiz_failed_runs_say_not_reached(capsys):
 def test_snapshot_calls_capture(capsys, monkeypatch, tmp_path):
     import contig.procfs as procfs
     calls = []
-    monkeypatch.setattr(procfs, "capture_snapshot",
-                        lambda zone, path, **kw: calls.append((zone, path, kw)))
+
+    def fake(zone, fh, **kw):
+        calls.append((zone, kw))
+        fh.write(f"snapshot of {zone}".encode())
+    monkeypatch.setattr(procfs, "capture_snapshot", fake)
     out_path = tmp_path / "n.npz"
     rc, out, err = run_main(capsys, "snapshot", "--zone", "Normal", "-o", str(out_path))
     assert rc == 0 and err == ""
-    assert calls == [("Normal", str(out_path), {})]
+    assert calls == [("Normal", {})]
+    assert out_path.read_bytes() == b"snapshot of Normal"
     assert "Normal" in out
-    rc, _, _ = run_main(capsys, "snapshot", "--zone", "DMA32", "--node", "1", "-o", "x.npz")
-    assert calls[-1] == ("DMA32", "x.npz", {"node": 1})
+    rc, _, _ = run_main(capsys, "snapshot", "--zone", "DMA32", "--node", "1", "-o",
+                        str(tmp_path / "x.npz"))
+    assert calls[-1] == ("DMA32", {"node": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz", "x.npz"]
 
 
 @pytest.mark.parametrize("exc", [PermissionError("/proc/kpageflags: Permission denied; "
                                                  "run as root"),
                                  OSError("read error"), ValueError("no zone 'Foo'")])
-def test_snapshot_errors_are_one_line(capsys, monkeypatch, exc):
+def test_snapshot_errors_are_one_line(capsys, monkeypatch, tmp_path, exc):
     import contig.procfs as procfs
 
     def boom(*a, **kw):
         raise exc
     monkeypatch.setattr(procfs, "capture_snapshot", boom)
-    rc, out, err = run_main(capsys, "snapshot", "--zone", "Foo", "-o", "x.npz")
+    rc, out, err = run_main(capsys, "snapshot", "--zone", "Foo", "-o", str(tmp_path / "x.npz"))
     assert rc == 2 and out == ""
     assert err.startswith("contig: error: cannot capture zone Foo: ") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_snapshot_without_procfs(capsys, monkeypatch):

@@ -7,6 +7,10 @@ may add its own notebooks there (see test_harness_selftest.py).
 
 Outside CI a missing Chromium or Playwright skips these tests with a reason;
 with CI=true it is a failure, so CI cannot pass without running them.
+
+No server outlives the run: SIGTERM, SIGHUP and SIGINT stop every server's
+process group at once and end the session (jlab.install_signal_handlers),
+fixtures stop theirs in ``finally``, and an atexit hook catches the rest.
 """
 
 import os
@@ -14,7 +18,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from jlab import CHROMIUM, CHROMIUM_ARGS, JupyterLab, save_screenshot
+from jlab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    JupyterLab,
+    install_signal_handlers,
+    save_screenshot,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -25,6 +35,12 @@ def _unavailable(reason):
     if IN_CI:
         pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def pytest_configure(config):
+    """SIGTERM, SIGHUP or SIGINT stop every JupyterLab process group started
+    by these tests at once, then end the session (see jlab.py)."""
+    install_signal_handlers()
 
 
 def pytest_collection_modifyitems(items):

@@ -6,11 +6,20 @@ as root, news toast off, per-run workspaces, jupyter-lsp autodetect off, a
 temporary copy of the notebooks (autosave writes outputs), a new process
 session killed as a group, and the Run menu rather than the command palette.
 
+Every server (and any process a test starts with ``start_new_session=True``
+and registers with :func:`track`) is stopped as a whole process group on
+every exit path: normally by ``JupyterLab.stop()``, on an exception by the
+fixtures' ``finally``, at interpreter exit by an ``atexit`` hook, and on
+SIGTERM, SIGHUP or SIGINT by :func:`install_signal_handlers` (the browser
+conftest installs it), which stops them at once and then raises
+:class:`Terminated` so pytest unwinds and reports.
+
 Selectors checked with JupyterLab 4.6 and ipywidgets 8.1.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import json
@@ -59,6 +68,76 @@ SETTINGS = {
     # Keep every cell in the DOM, so off-screen errors are seen too.
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
+
+
+# ---------------------------------------------------------------- process groups
+
+#: Process-group leaders started in their own session, by pid: stopped by
+#: stop_all() at exit and on a signal.
+_LIVE: dict[int, subprocess.Popen] = {}
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM or SIGHUP, after every tracked
+    process group was stopped; a KeyboardInterrupt, so pytest stops the
+    session, runs the finalizers and reports "interrupted"."""
+
+
+def track(proc: subprocess.Popen) -> subprocess.Popen:
+    """Register `proc`, started with start_new_session=True, for stop_all()."""
+    _LIVE[proc.pid] = proc
+    return proc
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM the process group led by `proc`, wait up to `timeout` s, then
+    SIGKILL the group (whatever is left in it, e.g. kernels), and reap."""
+    try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+    finally:
+        _LIVE.pop(proc.pid, None)
+
+
+def stop_all() -> None:
+    """Stop every tracked process group (atexit, signal handlers)."""
+    for proc in list(_LIVE.values()):
+        stop_process_group(proc)
+
+
+atexit.register(stop_all)
+
+_handled: set[int] = set()
+
+
+def _on_signal(signum: int, frame) -> None:
+    first = signum not in _handled
+    _handled.add(signum)
+    stop_all()
+    if first:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(f"{signal.Signals(signum).name}: stopped the JupyterLab servers")
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP (and SIGINT, unless it is ignored, as in a
+    background job of a script) stop every tracked process group at once,
+    then raise in the main thread (Terminated, or KeyboardInterrupt for
+    SIGINT) so finalizers run.  Idempotent; main thread only."""
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        current = signal.getsignal(sig)
+        if current is signal.SIG_IGN or current is _on_signal:
+            continue
+        if sig == signal.SIGINT and current is not signal.default_int_handler:
+            continue  # someone else's SIGINT handler: keep it
+        signal.signal(sig, _on_signal)
 
 
 def free_port() -> int:
@@ -143,24 +222,29 @@ class JupyterLab:
         env.update(home_env(self.state / "home"))
         env["JUPYTER_TOKEN"] = self.token  # not on the command line, where ps shows it
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
+            self.proc = track(subprocess.Popen(
                 self.command(), cwd=self.root, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=5) as resp:
-                    if resp.status == 200:
-                        JupyterLab.current = self
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"JupyterLab did not answer in {self.startup_timeout} s:\n{self.log()}")
+            ))
+        try:
+            deadline = time.monotonic() + self.startup_timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n"
+                                       f"{self.log()}")
+                try:
+                    with urllib.request.urlopen(self.url("api/status"), timeout=5) as resp:
+                        if resp.status == 200:
+                            JupyterLab.current = self
+                            return self
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    pass
+                time.sleep(0.3)
+            raise RuntimeError(f"JupyterLab did not answer in {self.startup_timeout} s:\n"
+                               f"{self.log()}")
+        except BaseException:  # also Ctrl-C or SIGTERM while waiting
+            self.stop()
+            raise
 
     def log(self, tail: int = 4000) -> str:
         try:
@@ -185,17 +269,9 @@ class JupyterLab:
     def stop(self) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        # Kernels live in the same process group; make sure none is left.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        # SIGTERM: the server shuts its kernels down; then SIGKILL whatever
+        # is left in the group.
+        stop_process_group(self.proc)
         self.proc = None
         if JupyterLab.current is self:
             JupyterLab.current = None
