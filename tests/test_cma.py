@@ -93,10 +93,10 @@ def test_every_slot_busy_prints_one_line_per_slot_and_fails():
     """count 8, align 3: mask 7 (mm/cma.c:59-63), offset 0 (:68-76).
 
     Slot 1, bit 0, PFNs [8, 16): the blocks are CMA, so has_unmovable_pages()
-    says no at once (page_alloc.c:6535) and isolation succeeds; there is no
-    LRU page to migrate; outer_start = 8, a free block's head (:6770-6777);
+    says no at once (page_alloc.c:6517) and isolation succeeds; there is no
+    LRU page to migrate; outer_start = 8, a free block's head (:6752-6759);
     test_pages_isolated(8, 16) stops at the kernel page 15, so pr_info prints
-    "[8, 10) PFNs busy" (:6780-6785, hex) and -EBUSY comes back.  cma_alloc()
+    "[8, 10) PFNs busy" (:6762-6767, hex) and -EBUSY comes back.  cma_alloc()
     clears the bits and starts again at 0 + 7 + 1 = 8 (mm/cma.c:409-419).
     Slot 2, bit 8, PFNs [16, 24): the same, "[10, 18) PFNs busy".  Then the
     search from 16 finds nothing below 16 + 8 = 24 > 16 bits: NULL.
@@ -147,7 +147,7 @@ def test_a_pinned_page_fails_one_slot_and_the_next_succeeds():
 def test_a_page_that_stays_locked_fails_in_migration_without_a_line():
     """The same slot with page 9 a movable page that stays locked (busy_pfns):
     it is isolated, every migrate_pages() pass fails it, and on the fifth
-    try __alloc_contig_migrate_range() gives -EBUSY (page_alloc.c:6657-6660),
+    try __alloc_contig_migrate_range() gives -EBUSY (page_alloc.c:6642-6644),
     so alloc_contig_range() returns before test_pages_isolated(): no line.
     The next slot, bit 4, succeeds as above.  (With too few free pages
     outside the area the same call ends -ENOMEM instead: see the next test.)"""
@@ -242,7 +242,7 @@ def test_movable_allocations_fall_back_to_cma_only_when_movable_is_empty():
 
 
 def test_cma_init_reserved_frees_the_reserved_pages_as_cma_blocks():
-    """init_cma_reserved_pageblock() (page_alloc.c:1270-1296): each 4-page
+    """init_cma_reserved_pageblock() (page_alloc.c:1258-1284): each 4-page
     block of reserved pages becomes CMA and is freed at pageblock_order; the
     buddy then merges pairs into order-3 blocks (MAX_ORDER - 1)."""
     z = Zone.from_map("MMMMMMMM" + "R" * 16 + "MMMMMMMM", geometry=G)
