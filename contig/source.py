@@ -50,6 +50,7 @@ __all__ = [
     "FUNCTIONS",
     "STAGES",
     "SourceRef",
+    "annotate",
     "for_event",
     "link_html",
     "link_markdown",
@@ -211,7 +212,7 @@ STAGES: dict[str, SourceRef] = {
 
 #: The documented contract and the settings the seed passes to compaction's helpers.
 CONTRACT: dict[str, SourceRef] = {
-    "kernel-doc": _r(_PA, _ACR, 6661,
+    "kernel-doc": _r(_PA, _ACR, 6662,
                      "the comment above alloc_contig_range(): one zone, MOVABLE or CMA blocks "
                      "all of one type, the caller alone changes their types"),
     "compact_control": _r(_PA, _ACR, 6688,
@@ -241,6 +242,9 @@ CALLERS: dict[str, SourceRef] = {
                     "CMA: a driver asks for a physically contiguous buffer in a reserved area"),
     "cma_alloc call": _r("mm/cma.c", "cma_alloc", 406,
                          "CMA calls alloc_contig_range() with MIGRATE_CMA"),
+    "cma_activate_area": _r("mm/cma.c", "cma_activate_area", 97,
+                            "at boot, CMA checks that each pageblock of its area lies in one zone "
+                            "and makes it MIGRATE_CMA"),
     "alloc_gigantic_page": _r("mm/hugetlb.c", "alloc_gigantic_page", 1066,
                               "a 1 GiB huge page: try each aligned range of each zone of a node"),
     "__alloc_gigantic_page": _r("mm/hugetlb.c", "__alloc_gigantic_page", 1031,
@@ -304,3 +308,26 @@ def link_html(event: Any) -> str:
                      f'href="{html.escape(st.url)}" target="_blank" rel="noopener">'
                      f"{html.escape(st.label)} line {st.line}</a>")
     return '<span style="font-size:11px">' + " · ".join(parts) + "</span>"
+
+
+def annotate(events: Any, stage: str | None = None) -> str:
+    """The recorded events beside their v4.4 source, one line each.
+
+    ``events`` is a trace (``result.events``); ``stage`` keeps only that stage's
+    events.  Each line: the event number, its stage, its function and
+    ``file:line``; a stage's first line is preceded by the line of
+    ``alloc_contig_range()`` that runs the stage.
+    """
+    lines = []
+    last = None
+    for e in events:
+        if stage is not None and e.stage != stage:
+            continue
+        if e.stage != last:
+            st = STAGES.get(e.stage)
+            if st is not None:
+                lines.append(f"[{e.stage}] alloc_contig_range() line {st.line}: {st.what}")
+            last = e.stage
+        ref = where(e.func)
+        lines.append(f"  {e.seq:3d} {e.func:29} {ref.file}:{ref.line}")
+    return "\n".join(lines)
