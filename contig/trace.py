@@ -96,6 +96,12 @@ class Event:
         """``func: why`` for the narrated trace."""
         return f"{self.func}: {self.why}"
 
+    @property
+    def source(self):
+        """The v4.4 source this event models (:func:`contig.source.where`)."""
+        from .source import where
+        return where(self.func)
+
 
 class Trace(list):
     """The recorded events of one run, plus the zone they started from.

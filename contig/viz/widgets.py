@@ -843,6 +843,9 @@ class StepPlayer(_App):
                           f"<code>{html.escape(e.func)}</code>: {html.escape(e.why)}"
                           f'<br><code style="color:#555;font-size:11px">{html.escape(str(e))}'
                           f"</code>")
+        # the event's v4.4 source, one click away
+        from ..source import link_html
+        self.why.value += "<br>" + link_html(e)
         if self._replay_base is not None:   # hidden: lets the browser test replay this step
             import json
             payload = json.dumps({**self._replay_base, "step": i}, sort_keys=True)

@@ -1,0 +1,333 @@
+"""Where in the Linux v4.4 source each step of the simulation lives.
+
+Every trace event (:class:`contig.trace.Event`) is named after the kernel
+function that acted, and every event belongs to a stage of
+``alloc_contig_range()``.  This module maps both to the place in the v4.4
+source that the model follows: the file, the function, the line, and a link
+to a public source browser pinned to exactly v4.4 (Bootlin's Elixir)::
+
+    >>> from contig import source
+    >>> source.where("test_pages_isolated")
+    SourceRef(file='mm/page_isolation.c', function='test_pages_isolated', line=245, ...)
+    >>> source.where("test_pages_isolated").url
+    'https://elixir.bootlin.com/linux/v4.4/source/mm/page_isolation.c#L245'
+
+Two kinds of reference:
+
+* :func:`where` (``func`` -> :class:`SourceRef`): where the function an event
+  is named after is *defined* (the line that carries its name).  Events that
+  are not a kernel function of their own (the ``outer_start`` probes, the
+  ``PFNs busy`` message, the fatal-signal check, the end of the drains) point
+  at the lines inside ``alloc_contig_range()`` or
+  ``__alloc_contig_migrate_range()`` that do the work.
+* :func:`stage_ref` (stage name -> :class:`SourceRef`): where the seed
+  function ``alloc_contig_range()`` runs that stage (its call site).
+
+Line numbers are those of vanilla Linux v4.4 (the tree Elixir shows for
+``v4.4``).  They were read from vanilla 4.4.0 trees imported to GitHub
+(``siyual-park/linux-4.4.0.osta``; ``zanpocc/linux-4.4.1`` has the same
+mm/ files).  Note: the tree ``xiaojimmychen/linux-4.4`` is Android's common
+4.4.0: its mm/page_isolation.c, compaction.c, migrate.c, vmscan.c and swap.c
+are vanilla, but its mm/page_alloc.c carries Android's ``extra_free_kbytes``
+watermark change, which shifts every line of that file after line 240 by 12
+(after line 6017 by 18): ``alloc_contig_range`` is on line 6699 there and on
+line 6681 in vanilla v4.4.
+
+Nothing here quotes the kernel: each entry says in the project's own words
+what the line is about.  The model never imports this module; narration and
+the views use it (``Event.source``, the step player's link).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CALLERS",
+    "CONTRACT",
+    "ELIXIR",
+    "FUNCTIONS",
+    "STAGES",
+    "SourceRef",
+    "annotate",
+    "for_event",
+    "link_html",
+    "link_markdown",
+    "stage_ref",
+    "url",
+    "where",
+]
+
+#: The source browser, pinned to the kernel release the model follows.
+ELIXIR = "https://elixir.bootlin.com/linux/v4.4/source/"
+
+#: The kernel release every line number here belongs to.
+VERSION = "v4.4"
+
+
+def url(file: str, line: int | None = None) -> str:
+    """The Elixir address of ``file`` (``mm/page_alloc.c``) at ``line`` in Linux v4.4."""
+    if not isinstance(file, str) or not file or file.startswith("/") or ".." in file:
+        raise ValueError(f"file must be a path inside the kernel tree, not {file!r}")
+    if line is None:
+        return ELIXIR + file
+    if isinstance(line, bool) or not isinstance(line, int) or line < 1:
+        raise ValueError(f"line must be a positive int, not {line!r}")
+    return f"{ELIXIR}{file}#L{line}"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A place in the Linux v4.4 source: ``file``, the enclosing ``function``, ``line``.
+
+    ``what`` says in one plain sentence what happens there; ``url`` links to
+    the line on Elixir (v4.4).  ``str(ref)`` is ``mm/page_alloc.c:6681
+    alloc_contig_range()``.
+    """
+
+    file: str
+    function: str
+    line: int
+    what: str = ""
+
+    @property
+    def url(self) -> str:
+        return url(self.file, self.line)
+
+    @property
+    def label(self) -> str:
+        """``alloc_contig_range()`` (the function, as the course writes it)."""
+        return f"{self.function}()"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.function}()"
+
+    def markdown(self, text: str | None = None) -> str:
+        """A markdown link: ``[`alloc_contig_range()`](url)`` unless ``text`` is given."""
+        return f"[{text if text is not None else f'`{self.label}`'}]({self.url})"
+
+
+_PA, _PI, _CO, _MI, _VM, _SW = ("mm/page_alloc.c", "mm/page_isolation.c", "mm/compaction.c",
+                                "mm/migrate.c", "mm/vmscan.c", "mm/swap.c")
+_ACR, _MIG = "alloc_contig_range", "__alloc_contig_migrate_range"
+
+
+def _r(file: str, function: str, line: int, what: str) -> SourceRef:
+    return SourceRef(file, function, line, what)
+
+
+#: Every event name the model emits -> the v4.4 source it models.
+FUNCTIONS: dict[str, SourceRef] = {
+    # the seed and its helpers, mm/page_alloc.c
+    "alloc_contig_range": _r(
+        _PA, _ACR, 6681,
+        "the seed function: isolate, migrate, drain, test, grab, give back the excess, undo"),
+    "pfn_max_align": _r(
+        _PA, "pfn_max_align_down", 6604,
+        "round a PFN down (and, just below, up) to a multiple of the larger of a MAX_ORDER "
+        "block and a pageblock"),
+    "__alloc_contig_migrate_range": _r(
+        _PA, _MIG, 6617,
+        "empty the request of movable pages, batch by batch, giving up after 5 tries"),
+    "fatal_signal_pending": _r(
+        _PA, _MIG, 6629,
+        "each round of the migration loop first checks for a fatal signal and stops with -EINTR"),
+    "drains_done": _r(
+        _PA, _ACR, 6748,
+        "after migration the seed drains the LRU pagevecs and the per-CPU free lists"),
+    "outer_start": _r(
+        _PA, _ACR, 6753,
+        "look for a free block head at start rounded down to 1, 2, 4 ... pages (orders 0 to "
+        "MAX_ORDER-1)"),
+    "pr_info": _r(
+        _PA, _ACR, 6763,
+        "the only message of the call: the range [outer_start, end) is reported busy"),
+    "free_contig_range": _r(
+        _PA, "free_contig_range", 6788,
+        "drop one reference of each page, one page at a time, and warn about pages still in use"),
+    "drain_all_pages": _r(
+        _PA, "drain_all_pages", 1940,
+        "every CPU gives the free pages on its per-CPU lists for the zone back to the buddy "
+        "allocator"),
+    # isolation, mm/page_isolation.c
+    "start_isolate_page_range": _r(
+        _PI, "start_isolate_page_range", 158,
+        "make every pageblock of the aligned range MIGRATE_ISOLATE, rolling back on the first "
+        "refusal"),
+    "set_migratetype_isolate": _r(
+        _PI, "set_migratetype_isolate", 12,
+        "isolate one pageblock unless has_unmovable_pages() finds a page that cannot move"),
+    "unset_migratetype_isolate": _r(
+        _PI, "unset_migratetype_isolate", 76,
+        "give one isolated pageblock the type the caller passes and move its free pages back"),
+    "undo_isolate_page_range": _r(
+        _PI, "undo_isolate_page_range", 191,
+        "un-isolate every isolated pageblock of the aligned range"),
+    "test_pages_isolated": _r(
+        _PI, "test_pages_isolated", 245,
+        "check every pageblock is isolated and a walk over free blocks reaches end"),
+    # compaction's scanners, mm/compaction.c
+    "isolate_migratepages_range": _r(
+        _CO, "isolate_migratepages_range", 863,
+        "take up to 32 LRU pages of the range off the LRU so they can be migrated"),
+    "isolate_freepages_range": _r(
+        _CO, "isolate_freepages_range", 554,
+        "take every free block from outer_start on, strictly: stop at the first page that is "
+        "not free"),
+    # migration, mm/migrate.c; reclaim, mm/vmscan.c; pagevecs, mm/swap.c
+    "migrate_pages": _r(
+        _MI, "migrate_pages", 1122,
+        "copy each listed page to a newly allocated page, up to 10 passes"),
+    "putback_movable_pages": _r(
+        _MI, "putback_movable_pages", 83,
+        "pages left on the migration list go back to the LRU"),
+    "reclaim_clean_pages_from_list": _r(
+        _VM, "reclaim_clean_pages_from_list", 1234,
+        "drop clean page-cache pages instead of migrating them"),
+    "lru_add_drain_all": _r(
+        _SW, "lru_add_drain_all", 870,
+        "every CPU empties its LRU pagevecs onto the LRU lists"),
+}
+
+#: Stage name (``Event.stage``) -> where alloc_contig_range() runs it (mm/page_alloc.c, v4.4).
+STAGES: dict[str, SourceRef] = {
+    "align": _r(_PA, _ACR, 6721,
+                "the isolation range is the request rounded out by pfn_max_align_down/up"),
+    "isolate": _r(_PA, _ACR, 6721,
+                  "start_isolate_page_range() on the aligned range; on failure return at once"),
+    "migrate": _r(_PA, _ACR, 6727,
+                  "__alloc_contig_migrate_range() on the request itself, not the padding"),
+    "drain": _r(_PA, _ACR, 6748, "lru_add_drain_all() then drain_all_pages() for the zone"),
+    "outer_start": _r(_PA, _ACR, 6752, "the outer_start loop starts from start itself"),
+    "test": _r(_PA, _ACR, 6762, "test_pages_isolated(outer_start, end) and the busy message"),
+    "grab": _r(_PA, _ACR, 6770, "isolate_freepages_range(outer_start, end) gives outer_end"),
+    "free_excess": _r(_PA, _ACR, 6777,
+                      "free_contig_range() of the head [outer_start, start) and the tail "
+                      "[end, outer_end)"),
+    "undo": _r(_PA, _ACR, 6782,
+               "the done label: undo_isolate_page_range() on success and failure alike"),
+    "done": _r(_PA, _ACR, 6785, "return 0 or the error"),
+}
+
+#: The documented contract and the settings the seed passes to compaction's helpers.
+CONTRACT: dict[str, SourceRef] = {
+    "kernel-doc": _r(_PA, _ACR, 6662,
+                     "the comment above alloc_contig_range(): one zone, MOVABLE or CMA blocks "
+                     "all of one type, the caller alone changes their types"),
+    "compact_control": _r(_PA, _ACR, 6688,
+                          "the seed fills a compact_control: its zone, MIGRATE_SYNC, "
+                          "ignore_skip_hint"),
+    "struct compact_control": _r("mm/internal.h", "compact_control", 198,
+                                 "the fields: mode is the migration mode, ignore_skip_hint "
+                                 "scans blocks marked to be skipped"),
+    "MIGRATE_SYNC": _r("include/linux/migrate_mode.h", "migrate_mode", 13,
+                       "the migration mode that may wait for locks and writeback"),
+    "MIGRATE_SYNC in migrate_pages": _r(
+        _MI, "__unmap_and_move", 819,
+        "only in MIGRATE_SYNC does migration wait for a page under writeback (from the third "
+        "pass on, as it waits for the page lock); other modes give up on such a page"),
+    "ignore_skip_hint": _r(
+        _CO, "update_pageblock_skip", 264,
+        "with ignore_skip_hint the scanners never mark a pageblock to be skipped next time, "
+        "and (isolation_suitable, line 193) never skip one so marked"),
+    "has_unmovable_pages": _r(_PA, "has_unmovable_pages", 6504,
+                              "MOVABLE and CMA pageblocks pass without a look at their pages"),
+    "zone": _r(_PA, _ACR, 6691, "the zone is the zone of the first page; nothing checks end"),
+}
+
+#: Who calls alloc_contig_range() (or shares its isolation code) in v4.4.
+CALLERS: dict[str, SourceRef] = {
+    "cma_alloc": _r("mm/cma.c", "cma_alloc", 364,
+                    "CMA: a driver asks for a physically contiguous buffer in a reserved area"),
+    "cma_alloc call": _r("mm/cma.c", "cma_alloc", 406,
+                         "CMA calls alloc_contig_range() with MIGRATE_CMA"),
+    "cma_activate_area": _r("mm/cma.c", "cma_activate_area", 97,
+                            "at boot, CMA checks that each pageblock of its area lies in one zone "
+                            "and makes it MIGRATE_CMA"),
+    "alloc_gigantic_page": _r("mm/hugetlb.c", "alloc_gigantic_page", 1066,
+                              "a 1 GiB huge page: try each aligned range of each zone of a node"),
+    "__alloc_gigantic_page": _r("mm/hugetlb.c", "__alloc_gigantic_page", 1031,
+                                "gigantic pages call alloc_contig_range() with MIGRATE_MOVABLE"),
+    "__offline_pages": _r("mm/memory_hotplug.c", "__offline_pages", 1714,
+                          "memory offlining: isolate, migrate everything out, test, keep "
+                          "the pages"),
+    "__offline_pages isolate": _r("mm/memory_hotplug.c", "__offline_pages", 1742,
+                                  "offlining calls start_isolate_page_range() itself"),
+}
+
+
+def where(func: str) -> SourceRef:
+    """The v4.4 source an event named ``func`` models (see :data:`FUNCTIONS`).
+
+    :raises ValueError: no entry for ``func`` (every name the model emits has one;
+        ``tests/test_source.py`` checks that).
+    """
+    if not isinstance(func, str):
+        raise ValueError(f"func must be an event's function name (str), not {func!r}")
+    try:
+        return FUNCTIONS[func]
+    except KeyError:
+        raise ValueError(f"no v4.4 source entry for func {func!r}; known: "
+                         f"{', '.join(sorted(FUNCTIONS))}") from None
+
+
+def stage_ref(stage: str) -> SourceRef:
+    """Where ``alloc_contig_range()`` runs ``stage`` (see :data:`STAGES`)."""
+    if not isinstance(stage, str) or stage not in STAGES:
+        raise ValueError(f"no v4.4 source entry for stage {stage!r}; known: "
+                         f"{', '.join(STAGES)}")
+    return STAGES[stage]
+
+
+def for_event(event: Any) -> SourceRef:
+    """:func:`where` of an event's ``func`` (any object with a ``func`` attribute)."""
+    return where(event.func)
+
+
+def link_markdown(event: Any) -> str:
+    """``[`func()`](url) (mm/file.c:line)`` for an event, for notebooks."""
+    ref = for_event(event)
+    return f"{ref.markdown()} ({ref.file}:{ref.line})"
+
+
+def link_html(event: Any) -> str:
+    """A short HTML fragment: the event's kernel function as a link, and its stage's call site.
+
+    Used by the step player (:class:`contig.viz.widgets.StepPlayer`).
+    """
+    import html
+
+    ref = for_event(event)
+    parts = [f'v4.4 source: <a class="contig-source" href="{html.escape(ref.url)}" '
+             f'target="_blank" rel="noopener">{html.escape(ref.label)} '
+             f"{html.escape(ref.file)}:{ref.line}</a>"]
+    st = STAGES.get(getattr(event, "stage", None) or "")
+    if st is not None and (st.file, st.line) != (ref.file, ref.line):
+        parts.append(f'stage {html.escape(event.stage)} at <a class="contig-source" '
+                     f'href="{html.escape(st.url)}" target="_blank" rel="noopener">'
+                     f"{html.escape(st.label)} line {st.line}</a>")
+    return '<span style="font-size:11px">' + " · ".join(parts) + "</span>"
+
+
+def annotate(events: Any, stage: str | None = None) -> str:
+    """The recorded events beside their v4.4 source, one line each.
+
+    ``events`` is a trace (``result.events``); ``stage`` keeps only that stage's
+    events.  Each line: the event number, its stage, its function and
+    ``file:line``; a stage's first line is preceded by the line of
+    ``alloc_contig_range()`` that runs the stage.
+    """
+    lines = []
+    last = None
+    for e in events:
+        if stage is not None and e.stage != stage:
+            continue
+        if e.stage != last:
+            st = STAGES.get(e.stage)
+            if st is not None:
+                lines.append(f"[{e.stage}] alloc_contig_range() line {st.line}: {st.what}")
+            last = e.stage
+        ref = where(e.func)
+        lines.append(f"  {e.seq:3d} {e.func:29} {ref.file}:{ref.line}")
+    return "\n".join(lines)

@@ -1,0 +1,202 @@
+"""contig.source: every event and stage the model produces points at its v4.4 source."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from contig import MigrateType, alloc_contig_range, source
+from contig.scenarios import SCENARIOS
+
+PKG = Path(source.__file__).resolve().parent
+
+# literal names passed to emit(z, "name", ...) or to the migration loop's note("name", ...)
+_EMIT = re.compile(r'\b(?:emit|note)\(\s*(?:z,\s*)?"([A-Za-z_]\w*)"')
+
+
+def _scanned_funcs() -> set[str]:
+    names = set()
+    for path in PKG.rglob("*.py"):
+        names |= set(_EMIT.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def _run_funcs_and_stages() -> tuple[set[str], set[str]]:
+    """Run every scenario (whole-batch and page-by-page migration) and collect what it emits."""
+    funcs, stages = set(), set()
+    for sc in SCENARIOS.values():
+        for bulk in (False, True):
+            for mt in (sc.migratetype, MigrateType.CMA):
+                _z, r = sc.run(bulk=bulk, migratetype=mt)
+                funcs |= {e.func for e in r.events}
+                stages |= {e.stage for e in r.events}
+    return funcs, stages
+
+
+@pytest.fixture(scope="module")
+def emitted():
+    return _run_funcs_and_stages()
+
+
+def test_scan_finds_the_emit_calls():
+    # the scan itself must see the names the brief lists, or it proves nothing
+    names = _scanned_funcs()
+    for f in ("pfn_max_align", "set_migratetype_isolate", "start_isolate_page_range",
+              "isolate_migratepages_range", "reclaim_clean_pages_from_list", "migrate_pages",
+              "lru_add_drain_all", "drain_all_pages", "outer_start", "test_pages_isolated",
+              "isolate_freepages_range", "free_contig_range", "unset_migratetype_isolate",
+              "alloc_contig_range", "pr_info", "fatal_signal_pending"):
+        assert f in names
+
+
+def test_every_emitted_name_has_an_entry(emitted):
+    funcs, _stages = emitted
+    names = _scanned_funcs() | funcs
+    missing = sorted(n for n in names if n not in source.FUNCTIONS)
+    assert not missing, f"no v4.4 source entry for {missing}"
+    # the runs reach the failure paths too
+    assert {"fatal_signal_pending", "__alloc_contig_migrate_range", "pr_info",
+            "putback_movable_pages", "unset_migratetype_isolate"} <= funcs
+
+
+def test_every_stage_has_an_entry(emitted):
+    _funcs, stages = emitted
+    assert stages <= set(source.STAGES), sorted(stages - set(source.STAGES))
+    assert {"align", "isolate", "migrate", "drain", "outer_start", "test", "grab",
+            "free_excess", "undo", "done"} <= stages
+
+
+def _all_refs():
+    for table in (source.FUNCTIONS, source.STAGES, source.CONTRACT, source.CALLERS):
+        yield from table.items()
+
+
+@pytest.mark.parametrize(("key", "ref"), list(_all_refs()),
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_urls_are_elixir_v4_4(key, ref):
+    u = urlsplit(ref.url)
+    assert (u.scheme, u.netloc) == ("https", "elixir.bootlin.com")
+    assert u.path == f"/linux/v4.4/source/{ref.file}"
+    assert u.fragment == f"L{ref.line}"
+    assert re.fullmatch(r"(mm|include/linux)/[a-z_]+\.[ch]", ref.file), ref.file
+    assert ref.line > 0 and ref.function and ref.what
+    assert str(ref) == f"{ref.file}:{ref.line} {ref.function}()"
+
+
+def test_where_and_event_source():
+    r = alloc_contig_range(SCENARIOS["pinned"].zone(), SCENARIOS["pinned"].start,
+                           SCENARIOS["pinned"].end)
+    ev = r.events.by_func("test_pages_isolated")[0]
+    assert ev.source == source.where("test_pages_isolated") == source.for_event(ev)
+    assert ev.source.file == "mm/page_isolation.c"
+    # the outer_start probes point inside alloc_contig_range(), not at a function of their own
+    probe = r.events.by_func("outer_start")[0]
+    assert probe.source.function == "alloc_contig_range"
+    assert probe.source.line > source.where("alloc_contig_range").line
+
+
+def test_bad_names_are_refused():
+    with pytest.raises(ValueError, match="no_such_function"):
+        source.where("no_such_function")
+    with pytest.raises(ValueError, match="42"):
+        source.where(42)
+    with pytest.raises(ValueError, match="nowhere"):
+        source.stage_ref("nowhere")
+    with pytest.raises(ValueError, match="line"):
+        source.url("mm/page_alloc.c", 0)
+    with pytest.raises(ValueError, match="file"):
+        source.url("/etc/passwd", 3)
+
+
+def test_link_html_names_function_and_stage():
+    r = alloc_contig_range(SCENARIOS["fragmented"].zone(), SCENARIOS["fragmented"].start,
+                           SCENARIOS["fragmented"].end)
+    ev = r.events.by_func("set_migratetype_isolate")[0]
+    h = source.link_html(ev)
+    assert "https://elixir.bootlin.com/linux/v4.4/source/mm/page_isolation.c#L" in h
+    assert "set_migratetype_isolate()" in h
+    assert "stage isolate" in h and "mm/page_alloc.c#L" in h
+    assert source.link_markdown(ev).startswith("[`set_migratetype_isolate()`](https://")
+
+
+def test_line_numbers_point_at_the_function_in_vanilla_v4_4():
+    """Read each line from a vanilla v4.4 tree when one is mirrored on this machine.
+
+    The line of a FUNCTIONS entry that names a kernel function must carry its
+    name; a STAGES entry's line lies inside alloc_contig_range() and names
+    what the stage calls.
+    """
+    trees = [Path("/work/.mirror/siyual-park+linux-4.4.0.osta/repo"),
+             Path("/work/.mirror/zanpocc+linux-4.4.1/repo")]
+    repo = next((t for t in trees if t.exists()), None)
+    if repo is None:
+        pytest.skip("no vanilla v4.4 tree mirrored here")
+    cache: dict[str, list[str]] = {}
+
+    def line(ref):
+        if ref.file not in cache:
+            text = subprocess.run(["git", "-C", str(repo), "show", f"HEAD:{ref.file}"],
+                                  capture_output=True, text=True, check=True).stdout
+            cache[ref.file] = text.splitlines()
+        return cache[ref.file][ref.line - 1]
+
+    inside = {"drains_done": "lru_add_drain_all", "outer_start": "PageBuddy",
+              "pr_info": "PFNs busy", "fatal_signal_pending": "fatal_signal_pending"}
+    for name, ref in source.FUNCTIONS.items():
+        assert inside.get(name, ref.function) in line(ref), (name, line(ref))
+    calls = {"align": "pfn_max_align_down", "isolate": "start_isolate_page_range",
+             "migrate": "__alloc_contig_migrate_range", "drain": "lru_add_drain_all",
+             "outer_start": "outer_start", "test": "test_pages_isolated",
+             "grab": "isolate_freepages_range", "free_excess": "outer_start",
+             "undo": "done:", "done": "return ret"}
+    for st, ref in source.STAGES.items():
+        assert calls[st] in line(ref), (st, line(ref))
+    says = {"kernel-doc": "alloc_contig_range", "compact_control": "compact_control",
+            "struct compact_control": "compact_control", "MIGRATE_SYNC": "MIGRATE_SYNC",
+            "MIGRATE_SYNC in migrate_pages": "MIGRATE_SYNC", "ignore_skip_hint": "ignore_skip_hint",
+            "has_unmovable_pages": "has_unmovable_pages", "zone": "page_zone",
+            "cma_alloc": "cma_alloc", "cma_alloc call": "alloc_contig_range",
+            "cma_activate_area": "cma_activate_area", "alloc_gigantic_page": "alloc_gigantic_page",
+            "__alloc_gigantic_page": "alloc_contig_range", "__offline_pages": "__offline_pages",
+            "__offline_pages isolate": "start_isolate_page_range"}
+    for key, ref in list(source.CALLERS.items()) + list(source.CONTRACT.items()):
+        assert says[key] in line(ref), (key, line(ref))
+
+
+def test_step_player_links_the_current_event():
+    pytest.importorskip("ipywidgets")
+    from contig.viz import StepPlayer
+
+    player = StepPlayer(SCENARIOS["fragmented"].zone(), SCENARIOS["fragmented"].start,
+                        SCENARIOS["fragmented"].end)
+    for i in (0, len(player.trace) // 2, len(player.trace) - 1):
+        player.step_to(i)
+        ref = source.for_event(player.trace[i])
+        assert f'href="{ref.url}"' in player.why.value
+        assert f"{ref.function}()" in player.why.value
+
+
+def test_notebook_links_to_v4_4_lines_are_known_entries():
+    """Every Elixir line link in the course names a line contig.source vouches for.
+
+    (The entries' lines are checked against a v4.4 tree above, so a link typed
+    by hand into a notebook cannot point at a wrong line unnoticed.)
+    """
+    import json
+
+    known = {ref.url for _k, ref in _all_refs()}
+    link = re.compile(r"https://elixir\.bootlin\.com/linux/v4\.4/source/[\w./-]+#L\d+")
+    seen = 0
+    for nb in sorted((PKG.parent / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "markdown":
+                continue
+            for u in link.findall("".join(cell["source"])):
+                seen += 1
+                assert u in known, f"{nb.name}: {u} is not an entry of contig.source"
+    assert seen >= 30
