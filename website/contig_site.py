@@ -52,6 +52,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WEBSITE = Path(__file__).resolve().parent
+DEFAULT_OUT = REPO / "build" / "site"
 NOTEBOOK_GLOB = "[0-9][0-9]-*.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -349,7 +350,7 @@ def build(out: Path, *, notebooks: Path = REPO / "notebooks", work: Path | None 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "build" / "site",
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="output folder (default: build/site)")
     parser.add_argument("--verbose", action="store_true", help="Sphinx's full output")
     args = parser.parse_args(argv)
