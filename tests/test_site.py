@@ -131,6 +131,27 @@ def test_links_out_of_notebooks_are_rewritten(text, repo, expected):
     assert contig_site.rewrite_links(text, repo) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # JupyterLab's heading anchors (text, hyphens, case kept) -> MyST's slugs
+    ("[Contents](00-how-to-use.ipynb#Contents)", "[Contents](00-how-to-use.ipynb#contents)"),
+    ("[c](#The-caller's-contract)", "[c](#the-callers-contract)"),
+    ("[c](#check-yourself)", "[c](#check-yourself)"),
+    # links to an <a id> anchor: inline HTML, the Markdown text kept inside
+    ("[`PFN`](99-glossary.ipynb#pfn)", '<a href="99-glossary.html#pfn">`PFN`</a>'),
+    ("[zone](#zone)", '<a href="#zone">zone</a>'),
+    ("[other](#not-an-anchor)", "[other](#not-an-anchor)"),
+])
+def test_links_to_anchors(text, expected):
+    anchors = {"99-glossary": {"pfn"}, "12-x": {"zone"}}
+    assert contig_site.rewrite_links(text, None, anchors, "12-x") == expected
+
+
+def test_raw_anchors_are_found_in_prose_only():
+    nb = {"cells": [{"cell_type": "markdown", "source": '<a id="pfn"></a>\n### PFN\n<a name="b" ></a>'},
+                    {"cell_type": "code", "source": '"<a id=\'code\'></a>"', "outputs": []}]}
+    assert contig_site.raw_anchors(nb) == {"pfn", "b"}
+
+
 # ------------------------------------------------------- the real notebooks
 
 def _digest(paths):

@@ -26,10 +26,10 @@ nb_execution_mode = "off"
 nb_ipywidgets_js = {}
 nb_merge_streams = True
 # Every hidden cell in the course is an answer: say so on its toggle.
-nb_code_prompt_show = "Show the answer ({type})"
-nb_code_prompt_hide = "Hide the answer ({type})"
+nb_code_prompt_show = "Show the answer (code cell {type})"
+nb_code_prompt_hide = "Hide the answer (code cell {type})"
 # Links such as [Contents](index.md#contents) need heading anchors.
-myst_heading_anchors = 3
+myst_heading_anchors = 4
 myst_enable_extensions = []
 # A link to a notebook's page resolves as a document; nothing else is guessed.
 suppress_warnings = ["myst.header"]

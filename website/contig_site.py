@@ -48,6 +48,7 @@ import re
 import shutil
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -230,14 +231,44 @@ def replace_widgets(nb: dict) -> dict:
 # -------------------------------------------------------------------- links
 
 LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+RAW_ANCHOR = re.compile(r"""<a\s+(?:id|name)\s*=\s*["']([^"']+)["']\s*>\s*</a>""")
 
 
-def rewrite_links(text: str, repo_url: str | None) -> str:
+def raw_anchors(nb: dict) -> set[str]:
+    """The ids of the HTML anchors (``<a id="x"></a>``) in a notebook's prose."""
+    return {m for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
+            for m in RAW_ANCHOR.findall(_source(c))}
+
+
+def heading_slug(anchor: str) -> str:
+    """A heading anchor as MyST writes it (GitHub's slugs): JupyterLab links a
+    heading as its text with spaces as hyphens, case and punctuation kept."""
+    text = urllib.parse.unquote(anchor).strip().lower().replace(" ", "-")
+    return re.sub(r"[^\w\- ]", "", text)
+
+
+def rewrite_links(text: str, repo_url: str | None, anchors: dict[str, set[str]] | None = None,
+                  here: str = "") -> str:
     """Links that leave notebooks/: README -> the landing page, other
-    repository files -> the repository (when its URL is known), else their text."""
+    repository files -> the repository (when its URL is known), else their text.
+
+    A link to an HTML anchor (`anchors`: notebook stem -> its ``<a id>``s;
+    `here`: this notebook's stem) becomes inline HTML around the Markdown
+    text: the id exists in the page, but MyST resolves only headings and
+    labels, and would warn."""
+    anchors = anchors or {}
 
     def sub(m: re.Match) -> str:
         label, target = m[1], m[2]
+        path, _, anchor = target.partition("#")
+        if anchor and not re.match(r"^[a-z][a-z0-9+.-]*:", path, re.I):
+            stem = here if not path else (path[:-len(".ipynb")] if path.endswith(".ipynb") else None)
+            if stem is not None and "/" not in stem and anchor in anchors.get(stem, set()):
+                href = f"#{anchor}" if stem == here else f"{stem}.html#{anchor}"
+                return f'<a href="{html.escape(href)}">{label}</a>'
+            if stem is not None and not path.startswith("../") and heading_slug(anchor) != anchor:
+                # JupyterLab's heading anchor ("Check-yourself") -> MyST's ("check-yourself")
+                return f"[{label}]({path}#{heading_slug(anchor)})"
         if not target.startswith("../"):
             return m[0]
         path, _, anchor = target[3:].partition("#")
@@ -267,14 +298,20 @@ def banner(name: str, repo_url: str | None) -> dict:
             "source": f'<div class="contig-source">\n{" ".join(parts)}\n</div>'}
 
 
-def prepare_notebook(nb: dict, name: str, repo_url: str | None = None) -> dict:
-    """The site's copy of one notebook (the input is not modified)."""
+def prepare_notebook(nb: dict, name: str, repo_url: str | None = None,
+                     anchors: dict[str, set[str]] | None = None) -> dict:
+    """The site's copy of one notebook (the input is not modified).
+
+    `anchors` maps each lesson's stem to its HTML anchors (default: this
+    notebook's own)."""
+    stem = Path(name).stem
+    anchors = anchors if anchors is not None else {stem: raw_anchors(nb)}
     nb = replace_widgets(nb)
     cells = []
     for cell in nb.get("cells", []):
         cell = hide_answers(cell)
         if cell.get("cell_type") == "markdown":
-            cell["source"] = rewrite_links(_source(cell), repo_url)
+            cell["source"] = rewrite_links(_source(cell), repo_url, anchors, stem)
         cells.append(cell)
     # The banner goes after the first heading's cell, so the heading stays the title.
     at = next((i + 1 for i, c in enumerate(cells)
@@ -302,9 +339,10 @@ def stage(notebooks: Path, staging: Path, repo_url: str | None = None) -> list[t
     staging.mkdir(parents=True, exist_ok=True)
     lessons = []
     wanted = {"index.md"}
-    for path in lesson_paths(notebooks):
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        site_nb = prepare_notebook(nb, path.name, repo_url)
+    notebooks_read = {path: json.loads(path.read_text(encoding="utf-8")) for path in lesson_paths(notebooks)}
+    anchors = {path.stem: raw_anchors(nb) for path, nb in notebooks_read.items()}
+    for path, nb in notebooks_read.items():
+        site_nb = prepare_notebook(nb, path.name, repo_url, anchors)
         _write_if_changed(staging / path.name, json.dumps(site_nb, indent=1, ensure_ascii=False) + "\n")
         wanted.add(path.name)
         lessons.append((path.stem, _first_heading(nb) or path.stem))

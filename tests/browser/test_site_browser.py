@@ -118,13 +118,16 @@ IMAGES_JS = """async () => {
   return imgs.map(i => [i.getAttribute("src"), i.naturalWidth]);
 }"""
 
-# For each <details> in the article: is it open, is anything but its summary visible?
+# For each <details> in the article: is it open, is anything but its summary
+# visible (laid out, not visibility:hidden, not transparent: the theme fades
+# a toggle's content in)?
+VISIBLE = "{opacityProperty: true, visibilityProperty: true}"
 DETAILS_JS = """() => [...document.querySelectorAll("article details")].map(d => ({
   open: d.open,
   summary: (d.querySelector(":scope > summary") || {}).innerText || "",
   visible: [...d.querySelectorAll("*")].filter(e => !e.closest("summary") && e.closest("details") === d)
-             .some(e => e.checkVisibility() && e.innerText && e.innerText.trim()),
-}))"""
+             .some(e => e.checkVisibility(VISIBLE) && e.innerText && e.innerText.trim()),
+}))""".replace("VISIBLE", VISIBLE)
 
 # Is the text `marker` on the page, and is any element holding it visible?
 MARKER_JS = """(marker) => {
@@ -133,11 +136,11 @@ MARKER_JS = """(marker) => {
   while (walker.nextNode()) {
     if (walker.currentNode.nodeValue.includes(marker)) {
       found = true;
-      if (walker.currentNode.parentElement.checkVisibility()) visible = true;
+      if (walker.currentNode.parentElement.checkVisibility(VISIBLE)) visible = true;
     }
   }
   return [found, visible];
-}"""
+}""".replace("VISIBLE", VISIBLE)
 
 
 def check_page(page, url: str) -> list[str]:
@@ -155,8 +158,12 @@ def check_page(page, url: str) -> list[str]:
         assert not d["open"] and not d["visible"], f"{url}: toggle {i} ({d['summary']!r}) shows its answer"
     for i in range(len(details)):
         page.locator("article details").nth(i).locator(":scope > summary").click()
-        after = page.evaluate(DETAILS_JS)[i]
-        assert after["open"] and after["visible"], f"{url}: toggle {i} did not open"
+        try:
+            page.wait_for_function(f"() => ({DETAILS_JS})()[{i}].visible", timeout=5000)
+        except Exception as exc:
+            summary = details[i]["summary"]
+            raise AssertionError(f"{url}: toggle {i} ({summary!r}) did not show its answer") from exc
+        assert page.evaluate(DETAILS_JS)[i]["open"]
     return page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
 
 
@@ -241,6 +248,7 @@ def test_fixture_answers_hidden_until_clicked(browse, site):
     assert summaries.count() == 7  # prose, 2 markdown answers, 4 code cells
     for i in range(summaries.count()):
         summaries.nth(i).click()
+    page.wait_for_timeout(1000)  # the theme fades a toggle's content in
     for marker in MARKERS:
         assert page.evaluate(MARKER_JS, marker) == [True, True], f"{marker} not shown after its toggle"
     assert not errors, errors
