@@ -331,6 +331,10 @@ def landing_page(lessons: list[tuple[str, str]]) -> str:
     """website/index.md with the toctree of the lessons appended."""
     text = (WEBSITE / "index.md").read_text(encoding="utf-8")
     toc = "\n".join(stem for stem, _ in lessons)
+    glossary = [(stem, title) for stem, title in lessons if stem.endswith("glossary")]
+    if glossary:
+        stem, title = glossary[-1]
+        text = f"{text.rstrip()}\n\nA word you do not know: [{title}]({stem}.ipynb).\n"
     return f"{text.rstrip()}\n\n```{{toctree}}\n:maxdepth: 1\n:caption: Lessons\n\n{toc}\n```\n"
 
 
@@ -371,7 +375,9 @@ def build(out: Path, *, notebooks: Path = REPO / "notebooks", work: Path | None 
     work = (work or out.parent / f"{out.name}-work").resolve()
     repo_url = repository_url()
     stage(notebooks, work / "src", repo_url)
-    args = ["-b", "html", "-c", str(WEBSITE), "-d", str(work / "doctrees"),
+    # -E: a fresh environment every time (a few seconds), so a warning in a
+    # page that did not change is still seen, and -W makes it an error.
+    args = ["-b", "html", "-E", "-c", str(WEBSITE), "-d", str(work / "doctrees"),
             "-W", "--keep-going", str(work / "src"), str(out)]
     if quiet:
         args.insert(0, "-q")
