@@ -31,6 +31,7 @@ MARKERS = {
     "MARKDOWN-TAGGED-ANSWER": True,
     "ALWAYS-VISIBLE-TEXT": False,
     "APP-SUMMARY-TEXT": False,
+    "LATEX-PLAIN-FALLBACK": False,
 }
 
 
@@ -109,6 +110,8 @@ def fixture_notebook() -> dict:
         _code("plot()\nplt.show()", [_figure(RED)]),
         _code("app = Explorer()\napp", [_view("app")], tags=["nbval-ignore-output"]),
         _code("lost = Explorer()\nlost", [_view("not-in-the-state")]),
+        _code("sympy_like()", [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                "data": {"text/latex": "$x^2$", "text/plain": "LATEX-PLAIN-FALLBACK"}}]),
     ]
     for i, cell in enumerate(cells):
         cell["id"] = f"fixture-{i}"

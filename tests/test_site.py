@@ -264,6 +264,7 @@ def test_fixture_page_hides_exactly_the_answers(fixture_site):
     assert FIXTURE_TITLE in page.title
     assert "Run the notebook to move the range." in shown
     assert "Loading widget" not in shown + hidden
+    assert not [u for u in page.resources if "mathjax" in u.lower()], "a text/latex output pulled in MathJax"
 
 
 def _local(url: str) -> bool:

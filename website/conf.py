@@ -25,6 +25,9 @@ nb_execution_mode = "off"
 # No ipywidgets embed scripts (they come from a CDN); apps are pictures here.
 nb_ipywidgets_js = {}
 nb_merge_streams = True
+# No math: MathJax would come from a CDN. A text/latex output falls back to
+# its text/plain (Markdown `$...$` stays text: dollarmath is not enabled).
+nb_mime_priority_overrides = [("html", "text/latex", None)]
 # Every hidden cell in the course is an answer: say so on its toggle.
 nb_code_prompt_show = "Show the answer (code cell {type})"
 nb_code_prompt_hide = "Hide the answer (code cell {type})"
