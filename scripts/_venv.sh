@@ -1,4 +1,4 @@
-# Sourced by scripts/course and scripts/test: make sure .venv exists in the
+# Sourced by scripts/course, scripts/test and scripts/site: make sure .venv exists in the
 # repository root and holds `pip install -e .[EXTRA]`.
 #
 #   ensure_venv EXTRA        (EXTRA is "course", "site" or "test")

@@ -152,6 +152,16 @@ def test_raw_anchors_are_found_in_prose_only():
     assert contig_site.raw_anchors(nb) == {"pfn", "b"}
 
 
+def test_repository_url_from_the_environment(monkeypatch):
+    for var in ("CONTIG_SITE_REPO_URL", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL"):
+        monkeypatch.delenv(var, raising=False)
+    assert contig_site.repository_url() is None
+    monkeypatch.setenv("GITHUB_REPOSITORY", "teacher/contig")
+    assert contig_site.repository_url() == "https://github.com/teacher/contig"
+    monkeypatch.setenv("CONTIG_SITE_REPO_URL", "https://example.org/course/")
+    assert contig_site.repository_url() == "https://example.org/course"
+
+
 # ------------------------------------------------------- the real notebooks
 
 def _digest(paths):

