@@ -5,7 +5,8 @@
 Steps (``build``):
 
 1. ``stage``: every ``notebooks/NN-*.ipynb`` (glob, in name order) is copied
-   into a staging folder (``build/site-src``) through ``prepare_notebook``,
+   into a staging folder (``OUT-work/src``, so ``build/site-work/src``)
+   through ``prepare_notebook``,
    which never touches the notebooks themselves:
 
    - hidden answers become collapsed toggles: a code cell with the
@@ -27,13 +28,16 @@ Steps (``build``):
      of it (``notebooks/NN-x.ipynb`` inside the site, the repository path)
      and a download link;
    - links to ``../README.md`` become links to the landing page; other links
-     out of notebooks/ point at the repository file.
+     out of notebooks/ point at the repository file when its URL is known
+     (``CONTIG_SITE_REPO_URL``, or GitHub Actions' variables), else become
+     plain text; links to JupyterLab heading anchors (``#Check-yourself``)
+     get MyST's slugs, and links to ``<a id>`` anchors become inline HTML.
 
    A landing page ``index.md`` (website/index.md plus a toctree of the
-   lessons from the same glob) is written beside them. Files are rewritten
-   only when their content changed, so Sphinx rebuilds only what changed.
+   lessons from the same glob) is written beside them.
 2. Sphinx (myst-nb, ``nb_execution_mode = "off"``, sphinx-book-theme) turns
-   the staging folder into HTML in ``--out``, offline.
+   the staging folder into HTML in ``--out``, offline, from a fresh
+   environment, with every warning an error (a broken link fails the build).
 3. The original notebooks are copied into ``OUT/notebooks/``.
 """
 
