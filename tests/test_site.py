@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import json
 import os
 import re
@@ -316,6 +317,19 @@ def test_real_site_keeps_the_lessons_answers_closed(real_site):
             if words:
                 word = max(words, key=len)
                 assert word in hidden, f"{path.name}: hidden cell's {word!r} not inside a toggle"
+
+
+def test_real_site_keeps_every_link_to_the_kernel_source(real_site):
+    """The prose's links out (Elixir's v4.4 source above all) are links on the page."""
+    for path in LESSONS:
+        nb = json.loads(path.read_text())
+        prose = " ".join(contig_site._source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+        wanted = set(re.findall(r"\]\((https?://[^)\s]+)\)", prose))
+        page = (real_site / (path.stem + ".html")).read_text()
+        hrefs = {html.unescape(h) for h in re.findall(r'href="([^"]+)"', page)}
+        assert wanted <= hrefs, f"{path.name}: links lost: {sorted(wanted - hrefs)[:3]}"
+        if "elixir.bootlin.com" in prose:
+            assert any("elixir.bootlin.com/linux/v4.4/" in h for h in hrefs), path.name
 
 
 def test_scripts_site_runs_the_builder():
