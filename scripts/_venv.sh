@@ -1,11 +1,12 @@
-# Sourced by scripts/course and scripts/test: make sure .venv exists in the
+# Sourced by scripts/course, scripts/test and scripts/site: make sure .venv exists in the
 # repository root and holds `pip install -e .[EXTRA]`.
 #
-#   ensure_venv EXTRA        (EXTRA is "course" or "test")
+#   ensure_venv EXTRA        (EXTRA is "course", "site" or "test")
 #
 # Sets REPO and VENV, and puts $VENV/bin first on PATH. The install is
 # skipped while the stamp .venv/.installed-EXTRA is newer than pyproject.toml.
-# The "test" extra contains the "course" one, so its stamp serves both.
+# The "test" extra contains the "course" and "site" ones, so its stamp serves
+# all three.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$REPO/.venv"

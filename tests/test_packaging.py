@@ -131,11 +131,11 @@ def readme_commands():
     return [line.strip() for line in text.splitlines() if line.startswith("./scripts/")]
 
 
-def test_readme_gives_the_two_commands():
-    assert readme_commands() == ["./scripts/course", "./scripts/test"]
+def test_readme_gives_the_three_commands():
+    assert readme_commands() == ["./scripts/course", "./scripts/test", "./scripts/site"]
 
 
-@pytest.mark.parametrize("command", ["./scripts/course", "./scripts/test"])
+@pytest.mark.parametrize("command", ["./scripts/course", "./scripts/test", "./scripts/site"])
 def test_readme_commands_are_executable(command):
     path = ROOT / command
     assert path.is_file(), f"{command} is missing"
