@@ -11,8 +11,12 @@ and pages freed into it stay on the Isolate lists, so the range can only get
 emptier while alloc_contig_range() works on it.
 
 Simplified: no memory-isolate notifier (its page count is always 0), no
-hwpoisoned pages, one zone.  PFNs outside the zone have no page here, so
-blocks outside it are skipped.  Holes (``#``) are treated as
+hwpoisoned pages, one zone.  PFNs outside the zone have no page here: they
+count as invalid (as ``pfn_valid_within()`` false), so
+``__first_valid_page()`` skips them, a pageblock with no PFN in the zone is
+skipped, and a pageblock that straddles the zone's edge is handled through
+its first PFN inside the zone (the kernel would reach into the neighbouring
+zone's ``struct page`` there).  Holes (``#``) are treated as
 ``pfn_valid_within()`` false, as on kernels built with CONFIG_HOLES_IN_ZONE.
 A zone named ``Movable`` is ZONE_MOVABLE.
 """
@@ -46,7 +50,8 @@ EBUSY = errno.EBUSY
 def __first_valid_page(z: Zone, pfn: int, nr_pages: int) -> int | None:
     """First PFN of ``[pfn, pfn+nr_pages)`` that has a page, or None.
 
-    Models __first_valid_page(), mm/page_isolation.c, v4.4.
+    Models __first_valid_page(), mm/page_isolation.c, v4.4; a PFN outside
+    the zone counts as invalid.
     """
     lo = max(pfn, z.start_pfn)
     hi = min(pfn + nr_pages, z.end_pfn)
@@ -240,7 +245,12 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
             undo_pfn = pfn
             q = start_pfn
             while q < undo_pfn:
-                unset_migratetype_isolate(z, q, migratetype)
+                # the kernel passes the block's first PFN; one outside the zone has no page
+                # here, so a block straddling the zone's start is reached through the zone's
+                # first PFN and a block wholly outside it is skipped
+                first = max(q, z.start_pfn)
+                if first < min(q + pbn, z.end_pfn):
+                    unset_migratetype_isolate(z, first, migratetype)
                 q += pbn
             emit(z, "start_isolate_page_range", start_pfn, end_pfn,
                  f"the block at PFN {pfn} could not be isolated, so the "
@@ -371,9 +381,10 @@ def __test_page_isolated_in_pageblock(z: Zone, pfn: int, end_pfn: int) -> tuple[
     s = z.start_pfn
     if end_pfn <= pfn:
         return True, pfn
-    if pfn < s:
-        return False, pfn  # no page here outside the zone: the walk stops at once
-    lo, hi = pfn - s, min(end_pfn, z.end_pfn) - s
+    # PFNs outside the zone have no page: invalid, stepped over one by one
+    lo, hi = max(pfn, s) - s, min(end_pfn, z.end_pfn) - s
+    if hi <= lo:
+        return True, end_pfn
     orders = z.order[lo:hi].astype(np.int64)
     heads = np.flatnonzero(orders >= 0)
     ends = heads + (1 << orders[heads])
@@ -384,8 +395,6 @@ def __test_page_isolated_in_pageblock(z: Zone, pfn: int, end_pfn: int) -> tuple[
     ok = covered | (z.kind[lo:hi] == HOLE)
     bad = np.flatnonzero(~ok)
     if bad.size == 0:
-        if end_pfn > z.end_pfn:
-            return False, z.end_pfn
         return True, end_pfn
     # the walk stops at the first page that is not free-or-hole
     return False, s + lo + int(bad[0])

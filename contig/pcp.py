@@ -29,6 +29,7 @@ from .buddy import (
     prep_pcp_page,
 )
 from .freelist import list_add, list_add_tail, list_del, list_empty, list_first, list_last
+from .argcheck import ArgTypeError
 from .trace import emit
 from .zone import (
     FREE,
@@ -42,6 +43,7 @@ from .zone import (
     PVEC,
     MigrateType,
     Zone,
+    check_pcp,
 )
 
 __all__ = [
@@ -68,20 +70,20 @@ ISOLATE = int(MigrateType.ISOLATE)
 def set_pcp(z: Zone, high: int, batch: int) -> None:
     """Set the per-CPU ``high`` and ``batch`` (what percpu_pagelist_fraction would do).
 
-    :raises ValueError: unless ``batch >= 1`` and ``high`` is 0 or at least
-        ``batch`` (other settings would make the kernel's bulk free spin).
+    Models pageset_update(), mm/page_alloc.c, v4.4.  The pair must keep the
+    rule pageset_update() states (see :func:`contig.zone.check_pcp`):
+    ``1 <= batch <= high``, or ``high == 0`` with ``batch == 1``.
+
+    :raises ValueError: any other pair (with ``batch > high`` the kernel's
+        bulk free would spin for ever); the zone is then unchanged.
     """
-    for name, v in (("high", high), ("batch", batch)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ValueError(f"pcp {name} must be a non-negative int, not {v!r}")
-    if batch < 1 or (high != 0 and high < batch):
-        raise ValueError(f"pcp batch must be >= 1 and high 0 or >= batch; got high={high} batch={batch}")
-    z.pcp_high = high
-    z.pcp_batch = batch
+    if not isinstance(z, Zone):
+        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
+    z.pcp_high, z.pcp_batch = check_pcp(high, batch)
 
 
 # ---------------------------------------------------------------- per-CPU free lists
-def free_pcppages_bulk(z: Zone, count: int) -> None:
+def free_pcppages_bulk(z: Zone, count: int) -> int:
     """Give ``count`` pages from the per-CPU lists back to the buddy allocator.
 
     Models free_pcppages_bulk(), mm/page_alloc.c, v4.4: round-robin over the
@@ -89,13 +91,21 @@ def free_pcppages_bulk(z: Zone, count: int) -> None:
     a list found empty makes the next non-empty one give more pages.  Each
     page is freed with its remembered migratetype, re-read from the
     pageblock while any pageblock is isolated.  The caller adjusts
-    ``pcp->count``.
+    ``pcp->count`` by the pages freed, which this returns.
+
+    The kernel relies on its callers never asking for more pages than the
+    lists hold (:func:`set_pcp` keeps batch <= high); were they to, its
+    search for a non-empty list would spin for ever.  The model stops when
+    the lists are empty instead, so no setting can hang it.
     """
     s = z.start_pfn
     mt_list = 0
     batch_free = 0
     to_free = count
+    heads = [z.pcp_sentinel(t) for t in range(MIGRATE_PCPTYPES)]
     while to_free:
+        if all(list_empty(z, h) for h in heads):
+            break
         while True:
             batch_free += 1
             mt_list += 1
@@ -121,6 +131,7 @@ def free_pcppages_bulk(z: Zone, count: int) -> None:
             batch_free -= 1
             if not batch_free or list_empty(z, head):
                 break
+    return count - to_free
 
 
 def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
@@ -148,17 +159,15 @@ def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
         list_add(z, i, z.pcp_sentinel(lst))
     z.pcp_count += 1
     if z.pcp_count >= z.pcp_high:
-        batch = z.pcp_batch
-        free_pcppages_bulk(z, batch)
-        z.pcp_count -= batch
+        z.pcp_count -= free_pcppages_bulk(z, z.pcp_batch)
 
 
 def drain_local_pages(z: Zone) -> int:
     """Models drain_local_pages() / drain_pages_zone(), mm/page_alloc.c, v4.4. Returns pages drained."""
     n = z.pcp_count
     if n:
-        free_pcppages_bulk(z, n)
-        z.pcp_count = 0
+        n = free_pcppages_bulk(z, n)
+        z.pcp_count -= n
     return n
 
 
