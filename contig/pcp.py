@@ -20,6 +20,7 @@ ignores watermarks and never reclaims or compacts.
 
 from __future__ import annotations
 
+from .argcheck import ArgTypeError
 from .buddy import (
     __free_one_page,
     __free_pages_ok,
@@ -29,7 +30,6 @@ from .buddy import (
     prep_pcp_page,
 )
 from .freelist import list_add, list_add_tail, list_del, list_empty, list_first, list_last
-from .argcheck import ArgTypeError
 from .trace import emit
 from .zone import (
     FREE,

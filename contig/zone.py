@@ -755,7 +755,8 @@ class Zone:
         if (self.count[ch[(self.flags[ch] & PG_BAD) == 0]] <= 0).any():
             fail("a compound head has no reference")  # unless bad_page() left it so
         if (self.count < 0).any():
-            fail(f"a negative reference count at PFN {self.start_pfn + int(np.flatnonzero(self.count < 0)[0])}")
+            neg = self.start_pfn + int(np.flatnonzero(self.count < 0)[0])
+            fail(f"a negative reference count at PFN {neg}")
 
         # lists
         pcp = np.flatnonzero(k == PCP)

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from contig import Geometry, MigrateType, Zone, alloc_contig_range, free_contig_range
-from contig.buddy import move_freepages, mod_zone_freepage_state
+from contig import Geometry, MigrateType, Zone, alloc_contig_range
+from contig.buddy import mod_zone_freepage_state, move_freepages
 from contig.isolation import set_migratetype_isolate, unset_migratetype_isolate
-from contig.pcp import drain_all_pages, free_pcppages_bulk, put_page, set_pcp
+from contig.pcp import free_pcppages_bulk, put_page, set_pcp
 from contig.zone import ZoneCheckError
 
 G = Geometry(max_order=4, pageblock_order=2)
@@ -54,7 +54,7 @@ def test_b1_from_map_refuses_high_1_batch_2():
         Zone.from_map("MMMM", geometry=G, pcp_high=1, pcp_batch=2)
 
 
-@pytest.mark.parametrize("high,batch", [(0, 1), (6, 1), (18, 3), (2, 1), (10, 2), (4, 1), (96, 24)])
+@pytest.mark.parametrize(("high", "batch"), [(0, 1), (6, 1), (18, 3), (2, 1), (10, 2), (4, 1), (96, 24)])
 def test_b1_settings_the_kernel_can_have_are_accepted(high, batch):
     z = Zone.from_map("MMMM", geometry=G)
     set_pcp(z, high, batch)
