@@ -39,7 +39,7 @@ from .freelist import (
     list_move,
     list_splice_head,
 )
-from .zone import FREE, PCP, MigrateType, Zone
+from .zone import FREE, PCP, PG_ANON, PG_BAD, PG_LRU, PG_RESERVED, MigrateType, Zone
 
 __all__ = [
     "FALLBACKS",
@@ -50,11 +50,13 @@ __all__ = [
     "__rmqueue_cma_fallback",
     "__rmqueue_fallback",
     "__rmqueue_smallest",
+    "bad_page",
     "can_steal_fallback",
     "change_pageblock_range",
     "expand",
     "find_suitable_fallback",
     "free_one_page",
+    "free_pages_check",
     "free_pages_prepare",
     "move_freepages",
     "move_freepages_block",
@@ -113,6 +115,62 @@ def free_pages_prepare(z: Zone, pfn: int, order: int) -> None:
     z.flags[i:j] = 0
     z.comp[i:j] = -1
     z.touch_range(i, j)
+
+
+#: The model's stand-in for ``current->comm`` in the kernel's "Bad page state" line.
+BAD_PAGE_COMM = "contig"
+
+
+def free_pages_check(z: Zone, pfn: int) -> str | None:
+    """Why the page at ``pfn`` may not be freed, or None if it may.
+
+    Models free_pages_check(), mm/page_alloc.c, v4.4, for a page whose
+    reference count just reached zero.  The kernel tests, in this order
+    (a later reason replaces an earlier one): a non-zero mapcount, a
+    non-NULL ``mapping`` (free_pages_prepare() first clears it for an
+    anonymous page), a non-zero ``_count``, and the flags of
+    PAGE_FLAGS_CHECK_AT_FREE (PG_lru and PG_reserved among them).
+
+    What the model knows of those: a page with PG_ANON is a mapped
+    anonymous page (mapcount 1; migration clears it on the old page); a
+    clean page-cache page (``F``) and a hugetlb page (``H``) have a
+    ``mapping``; PG_lru and PG_reserved are kept.  A page in the pagevec
+    that came from the page cache is not told apart from an unused
+    migration target there (both ``v`` without PG_ANON): neither is
+    reported.  A plain kernel page (``U``) or an owned page (``X``)
+    passes, as the kernel cannot tell it from a page its owner frees.
+    """
+    i = pfn - z.start_pfn
+    f = int(z.flags[i])
+    k = int(z.kind[i])
+    reason = None
+    if f & PG_ANON:
+        reason = "nonzero mapcount"
+    if not f & PG_ANON and k in (ord("F"), ord("H")):
+        reason = "non-NULL mapping"
+    if z.count[i] != 0:
+        reason = "nonzero _count"
+    if f & (PG_LRU | PG_RESERVED):
+        reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
+    return reason
+
+
+def bad_page(z: Zone, pfn: int, reason: str) -> list[str]:
+    """Report a page that may not be freed, and leave it as it is; return the log lines.
+
+    Models bad_page(), mm/page_alloc.c, v4.4: it prints "BUG: Bad page
+    state in process <comm>  pfn:<pfn as %05lx>" and dump_page_badflags()
+    ("page dumped because: <reason>"), taints the kernel, and leaves the
+    page's fields alone; the caller does not free it, so the page is lost
+    to the allocator (its reference count stays 0).  The model marks it
+    with the PG_BAD bit.  The rate limit (60 reports a minute) is not
+    modelled.
+    """
+    i = pfn - z.start_pfn
+    z.flags[i] |= PG_BAD
+    z.touch(i)
+    return [f"BUG: Bad page state in process {BAD_PAGE_COMM}  pfn:{pfn:05x}",
+            f"page dumped because: {reason}"]
 
 
 def page_is_buddy(z: Zone, buddy_pfn: int, order: int) -> bool:

@@ -13,7 +13,9 @@ Models, Linux v4.4:
 Simplified: no ``too_many_isolated()`` throttling, no balloon or non-LRU
 movable pages (4.8+ anyway), no writeback or page locks: a page migrates on
 the first try unless the caller names it in ``busy_pfns`` (then every try
-returns -EAGAIN, like a page stuck under writeback).  Migration targets come
+returns -EAGAIN, like a page stuck under writeback; the kernel would wait for
+the lock or the writeback from the third pass on; a busy clean page-cache
+page is not dropped either, see :func:`reclaim_clean_pages_from_list`).  Migration targets come
 from an ordinary order-0 MOVABLE allocation with no watermarks, reclaim or
 compaction: it fails (-ENOMEM) only when no free page is left outside the
 isolated blocks.  Page contents are not modelled: a migrated page's new
@@ -110,7 +112,9 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
     pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1)
-    ok = lru & ~compound & ~pinned
+    # __isolate_lru_page() takes a reference with get_page_unless_zero(): a page
+    # bad_page() left on the LRU with count 0 is not taken
+    ok = lru & ~compound & ~pinned & (z.count[lo:hi] > 0)
     room = COMPACT_CLUSTER_MAX - cc.nr_migratepages
     take = np.flatnonzero(ok)[:room]
     stop = hi if take.size < room else lo + int(take[-1]) + 1
@@ -163,15 +167,27 @@ def reclaim_clean_pages_from_list(cc: CompactControl) -> int:
     Models reclaim_clean_pages_from_list() and the part of
     shrink_page_list() it relies on, mm/vmscan.c, v4.4.  Clean file pages
     (``F``) leave the page cache and are freed (cold, in ascending PFN
-    order here); they land on the Isolate lists.  Returns the number freed.
+    order here); they land on the Isolate lists.  A clean page named in
+    ``busy_pfns`` (locked, or under writeback) is kept: shrink_page_list()
+    keeps a page it cannot trylock_page() and, in this direct reclaim, a
+    page under writeback (it marks it PageReclaim and moves on).  Kept
+    pages are added to the head of shrink_page_list()'s return list one by
+    one and that list is spliced back at the head of the migration list,
+    so they come first, in reverse order; they then go through
+    migrate_pages() like any other page.  Returns the number freed.
     """
     z = cc.zone
     s = z.start_pfn
     clean = [p for p in cc.migratepages if z.kind[p - s] == ord("F")]
     if not clean:
         return 0
-    keep = [p for p in cc.migratepages if z.kind[p - s] != ord("F")]
-    cc.migratepages[:] = keep
+    kept = [p for p in clean if p in cc.busy_pfns]
+    if kept:
+        clean = [p for p in clean if p not in cc.busy_pfns]
+    others = [p for p in cc.migratepages if z.kind[p - s] != ord("F")]
+    cc.migratepages[:] = kept[::-1] + others
+    if not clean:
+        return 0
     if cc.bulk and all(int(z.pb[z.block_index(p)]) == MigrateType.ISOLATE for p in clean):
         idx = np.asarray(clean, dtype=np.int64) - s
         z.count[idx] = 0
@@ -233,6 +249,7 @@ def unmap_and_move(cc: CompactControl, pfn: int) -> int:
         z.flags[j] = z.flags[i] & PG_ANON
         z.count[j] += 1          # the mapping now holds the new page
         z.count[i] -= 1          # and no longer the old one
+        z.flags[i] &= 0xFF ^ PG_ANON   # the old page is unmapped (mapcount 0)
         z.touch(i)
         z.touch(j)
         cc.migrated[pfn] = new
@@ -357,7 +374,7 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int) -> bool:
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
     pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1) & valid
-    cand = np.flatnonzero(lru & ~compound & ~pinned & valid)
+    cand = np.flatnonzero(lru & ~compound & ~pinned & valid & (z.count[lo:hi] > 0))
     is_file = kind[cand] == ord("F")
     n_move = int((~is_file).sum())
     if n_move and not available_movable(z, n_move):

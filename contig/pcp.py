@@ -25,7 +25,9 @@ from .buddy import (
     __free_one_page,
     __free_pages_ok,
     __rmqueue,
+    bad_page,
     free_one_page,
+    free_pages_check,
     free_pages_prepare,
     prep_pcp_page,
 )
@@ -276,40 +278,85 @@ def alloc_pages(z: Zone, order: int = 0, migratetype: int = MigrateType.MOVABLE,
 
 
 # ---------------------------------------------------------------- references
-def __free_pages(z: Zone, pfn: int, order: int) -> None:
+def _leave_pagevec(z: Zone, i: int) -> None:
+    """Unlink a page from the LRU-add pagevec before it is freed by someone else.
+
+    Only reachable when a caller drops a reference it did not own (the
+    pagevec's).  The kernel's pagevec is an array and would keep a stale
+    pointer to the freed page; the model's pagevec is a list threaded
+    through the same links as the free lists, so the page must leave it
+    first or the lists would be corrupted.
+    """
+    if z.kind[i] == PVEC:
+        list_del(z, i)
+
+
+def __free_pages(z: Zone, pfn: int, order: int, *, log: list[str] | None = None) -> None:
     """Drop a reference to the block at ``pfn``; free it when it reaches zero.
 
     Models __free_pages(), mm/page_alloc.c, v4.4: order 0 goes through the
-    per-CPU lists, higher orders straight to the buddy.
+    per-CPU lists, higher orders straight to the buddy.  At zero,
+    free_pages_prepare() runs free_pages_check() on every page of the
+    block: a page with a mapping, a mapcount, PG_lru or PG_reserved goes to
+    :func:`contig.buddy.bad_page` (its lines are appended to ``log``) and
+    the block is not freed.  The caller of __free_pages() never clears
+    those (put_page() would take PG_lru off, __free_pages() does not).
+
+    Simplified: a page that has no reference left (a free page, a tail of
+    a compound page, a page bad_page() already left at 0) is left alone:
+    the kernel's put_page_testzero() would underflow its count
+    (VM_BUG_ON_PAGE with CONFIG_DEBUG_VM).
     """
     i = pfn - z.start_pfn
+    if z.count[i] <= 0:
+        return
     z.count[i] -= 1
     z.touch(i)
     if z.count[i] == 0:
+        bad = [(p, r) for p in range(pfn, pfn + (1 << order))
+               if (r := free_pages_check(z, p)) is not None]
+        if bad:
+            for p, r in bad:
+                lines = bad_page(z, p, r)
+                if log is not None:
+                    log.extend(lines)
+                emit(z, "bad_page", p, p + 1,
+                     f"PFN {p} reached reference count 0 but free_pages_check() objects ({r}): "
+                     "the kernel reports a bad page and leaves it out of the free lists",
+                     reason=r, line=lines[0])
+            return
+        _leave_pagevec(z, i)
         if order == 0:
             free_hot_cold_page(z, pfn, False)
         else:
             __free_pages_ok(z, pfn, order)
 
 
-def __free_page(z: Zone, pfn: int) -> None:
+def __free_page(z: Zone, pfn: int, *, log: list[str] | None = None) -> None:
     """Models __free_page(): ``__free_pages(page, 0)``."""
-    __free_pages(z, pfn, 0)
+    __free_pages(z, pfn, 0, log=log)
 
 
 def put_page(z: Zone, pfn: int) -> None:
     """Drop one reference; free the page (or its compound page) at zero.
 
     Models put_page(), mm/swap.c, v4.4.  A compound page's reference lives
-    in its head and the whole compound page is freed at once.
+    in its head and the whole compound page is freed at once.  The model's
+    put_page() is the owner's last release: it stands for unmapping the
+    page (or removing it from the page cache) and __page_cache_release()
+    taking it off the LRU, so the page passes free_pages_check().  A page
+    with no reference left is left alone.
     """
     h = pfn - z.start_pfn
     if z.flags[h] & PG_TAIL:
         order = int(z.comp[h])
         h = ((pfn >> order) << order) - z.start_pfn
+    if z.count[h] <= 0:
+        return          # no reference to drop (the kernel would underflow: VM_BUG_ON_PAGE)
     z.count[h] -= 1
     z.touch(h)
     if z.count[h] == 0:
+        _leave_pagevec(z, h)
         if z.flags[h] & PG_HEAD:
             __free_pages_ok(z, z.start_pfn + h, int(z.comp[h]))
         else:
@@ -336,8 +383,10 @@ def __pagevec_lru_add(z: Zone) -> int:
     for i in pages:
         z.flags[i] |= PG_LRU
         z.kind[i] = ord("M") if z.kind[i] == PVEC else z.kind[i]
-        z.count[i] -= 1
         z.touch(i)
+        if z.count[i] <= 0:
+            continue    # a page bad_page() left at 0: release_pages() would underflow it
+        z.count[i] -= 1
         if z.count[i] == 0:
             z.flags[i] &= 0xFF ^ PG_LRU
             to_free.append(i)

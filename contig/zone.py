@@ -142,7 +142,7 @@ def check_pcp(high: Any, batch: Any) -> tuple[int, int]:
     b = check_int("pcp batch", batch, lo=1, hi=MAX_PFN)
     if not (b <= h or (h == 0 and b == 1)):
         raise ValueError(
-            f"pcp high={h}, batch={b} is not a per-CPU setting v4.4 can have: batch must be "
+            f"pcp high={h}, batch={b} is not a per-CPU setting v4.4 can have: pcp batch must be "
             f"between 1 and high (or high 0 with batch 1); the kernel sets (6*b, b) or "
             f"(h, max(1, h/4))")
     return h, b
@@ -598,8 +598,9 @@ class Zone:
             "lru": bool(f & PG_LRU), "reserved": bool(f & PG_RESERVED),
             "compound": ("head" if f & PG_HEAD else "tail" if f & PG_TAIL else None),
             "compound_order": int(self.comp[i]) if self.comp[i] >= 0 else None,
-            "bad": bool(f & PG_BAD),
         }
+        if f & PG_BAD:
+            d["bad"] = True     # bad_page() left it out of the free lists
         return d
 
     def nr_free_pages_on_lists(self, include_isolate: bool = False) -> int:

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from contig import Geometry, MigrateType, Zone, alloc_contig_range
+from contig import Geometry, MigrateType, Zone, alloc_contig_range, free_contig_range
 from contig.buddy import mod_zone_freepage_state, move_freepages
 from contig.isolation import set_migratetype_isolate, unset_migratetype_isolate
-from contig.pcp import free_pcppages_bulk, put_page, set_pcp
+from contig.pcp import drain_all_pages, free_pcppages_bulk, put_page, set_pcp
 from contig.zone import ZoneCheckError
 
 G = Geometry(max_order=4, pageblock_order=2)
@@ -203,4 +203,146 @@ def test_b6_with_geometry_refuses_it_and_leaves_the_zone():
     with pytest.raises(ValueError, match=r"'T' page at PFN 0 .*max_order=1"):
         z.with_geometry(Geometry(1, 0))
     assert z.state_equal(before)
+    z.check()
+
+
+# ---------------------------------------------------------------- B4
+# mm/vmscan.c v4.4, shrink_page_list() (called by reclaim_clean_pages_from_list()): a page
+# trylock_page() cannot lock goes to "keep"; a page under writeback, in this direct reclaim,
+# is marked PageReclaim and kept.  Kept pages go back on the migration list, and migration
+# fails with -EAGAIN on every pass (the model's busy page).
+def test_b4_busy_clean_page_cache_page_is_not_dropped_issue_zone():
+    # The issue's zone: [8, 9) isolates [8, 16); the only free pages outside are [0, 8).
+    # Every pass of migrate_pages() takes a new target (alloc_migrate_target) and, the page
+    # being busy, puts the unused target in the LRU pagevec (putback_lru_page; mm/migrate.c
+    # unmap_and_move).  The pagevec holds 14, so no flush frees them: targets 0..7 go, the
+    # 9th pass finds no free page outside the isolated blocks -> -ENOMEM, and every later try
+    # fails the same way; after the 5th, __alloc_contig_migrate_range returns -ENOMEM.
+    z = Zone.from_map("........F.......", geometry=G)
+    r = alloc_contig_range(z, 8, 9, busy_pfns=[8])
+    assert r.ret == -errno.ENOMEM
+    assert r.failed_stage == "__alloc_contig_migrate_range"
+    assert r.reclaimed == [] and r.migrated == {}
+    assert z.to_map()[8] != "."          # the page-cache page is still there
+    assert 8 in z.pagevec()              # put back towards the LRU (putback_movable_pages)
+    z.check()
+
+
+def test_b4_busy_clean_page_cache_page_ends_ebusy():
+    # 24 free pages outside [24, 32): targets never run out (the pagevec flush at the 15th
+    # addition frees unused targets again), so the page stays on the list through all 5 tries
+    # of __alloc_contig_migrate_range() and the call ends -EBUSY, with no "PFNs busy" line.
+    z = Zone.from_map("." * 16 + "........F.......", geometry=G)
+    r = alloc_contig_range(z, 24, 25, busy_pfns=[24])
+    assert r.ret == EBUSY
+    assert r.failed_stage == "__alloc_contig_migrate_range"
+    assert r.reclaimed == [] and r.migrated == {} and r.log == []
+    assert z.kinds()[24] == ord("v")
+    z.check()
+
+
+def test_b4_a_clean_page_not_busy_is_still_dropped():
+    z = Zone.from_map("." * 16 + "........FF......", geometry=G)
+    r = alloc_contig_range(z, 24, 26, busy_pfns=[24])
+    assert r.ret == EBUSY
+    assert r.reclaimed == [25]
+    z.check()
+
+
+# ---------------------------------------------------------------- B5
+# free_contig_range() twice over a page in the LRU-add pagevec (count 2: its user's and the
+# pagevec's).  First call: PFN 0 is free (count 0 != 1), PFN 1 has count 2 != 1: WARN 2, and
+# PFN 1 drops to 1.  Second call: PFN 0 again counts, PFN 1 (count 1) drops to 0; it is a
+# mapped anonymous page, so free_pages_check() (mm/page_alloc.c v4.4) finds a non-zero
+# mapcount and bad_page() leaves it where it is: still in the pagevec, not on a free list.
+def test_b5_free_contig_range_twice_over_a_pagevec_page():
+    z = Zone.from_map(".v", geometry=Geometry(2, 1))
+    log1: list[str] = []
+    log2: list[str] = []
+    assert free_contig_range(z, 0, 2, log=log1) == 2
+    assert free_contig_range(z, 0, 2, log=log2) == 1
+    assert log1 == ["WARNING: 2 pages are still in use!"]
+    assert log2 == ["BUG: Bad page state in process contig  pfn:00001",
+                    "page dumped because: nonzero mapcount",
+                    "WARNING: 1 pages are still in use!"]
+    assert z.pagevec() == [1]
+    assert z.to_map() == ".v"
+    assert z.free_blocks() == [(0, 0, M)]
+    z.check()
+
+
+def test_b5_an_unmapped_page_freed_out_of_the_pagevec_leaves_it_first():
+    # After the -EBUSY run above, the pagevec holds the unused migration targets (count 1:
+    # the pagevec's reference only, no mapping).  Freeing them drops the pagevec's reference;
+    # free_pages_check() passes, so they are freed, and the model takes them out of the
+    # pagevec (the kernel's pagevec array would keep a stale pointer).
+    z = Zone.from_map("." * 16 + "........F.......", geometry=G)
+    alloc_contig_range(z, 24, 25, busy_pfns=[24])
+    targets = [p for p in z.pagevec() if p != 24]
+    assert targets and all(z.count[p] == 1 for p in targets)
+    for p in targets:
+        assert free_contig_range(z, p, 1) == 0
+    assert z.pagevec() == [24]
+    z.check()
+    drain_all_pages(z)
+    assert z.nr_free_pages == 31
+    z.check()
+
+
+# ---------------------------------------------------------------- B7
+# mm/page_alloc.c v4.4: free_contig_range() counts page_count(page) != 1 (a tail page reads
+# its head's count) and calls __free_page() (put_page_testzero(), then free_hot_cold_page()
+# -> free_pages_prepare() -> free_pages_check()).  free_pages_prepare() clears the mapping of
+# an anonymous page first; free_pages_check() then picks the last matching reason of:
+# mapcount, mapping, _count, PAGE_FLAGS_CHECK_AT_FREE (PG_lru, PG_reserved ...).  bad_page()
+# prints "BUG: Bad page state in process %s  pfn:%05lx" and leaves the page unfreed.
+def test_b7_freeing_pages_nobody_allocated():
+    # Geometry(2, 1): orders 0..1, 2-page pageblocks; small zone: pcp high 0, batch 1
+    # PFN 0 M: count 1 -> 0; mapped, PG_lru -> flags reason; bad
+    # PFN 1 F: count 1 -> 0; mapping, PG_lru -> flags reason; bad
+    # PFN 2 R: count 1 -> 0; PG_reserved -> flags reason; bad
+    # PFN 3 U: count 1 -> 0; passes; per-CPU list, pushed on at once (high 0): buddy PFN 2 is
+    #          in use, so (3, 0) on the Movable list
+    # PFN 4 T head (order 1): count 1 -> 0; PG_lru -> flags reason; bad
+    # PFN 5 T tail: page_count() reads the head: 0 != 1 -> WARN; nothing to drop
+    # PFN 6 X: count 1 -> 0; passes; merges with free PFN 7 into (6, 1)
+    # PFN 7 free: count 0 != 1 -> WARN
+    z = Zone.from_map("MFRUTTX.", geometry=Geometry(2, 1))
+    log: list[str] = []
+    assert free_contig_range(z, 0, 8, log=log) == 2
+    flags_reason = "page dumped because: PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
+    assert log == [
+        "BUG: Bad page state in process contig  pfn:00000", flags_reason,
+        "BUG: Bad page state in process contig  pfn:00001", flags_reason,
+        "BUG: Bad page state in process contig  pfn:00002", flags_reason,
+        "BUG: Bad page state in process contig  pfn:00004", flags_reason,
+        "WARNING: 2 pages are still in use!",
+    ]
+    assert z.to_map() == "MFR.TT.."
+    assert z.free_blocks() == [(3, 0, M), (6, 1, M)]
+    assert z.nr_free_pages == 3
+    bad = [p for p in range(8) if z.page(p).get("bad")]
+    assert bad == [0, 1, 2, 4]
+    z.check()
+
+
+def test_b7_pages_still_in_use_keep_the_warn():
+    # P: count 2 (user + pin) -> WARN, drops to 1, stays; X is freed silently
+    z = Zone.from_map("PX..", geometry=Geometry(2, 1))
+    log: list[str] = []
+    assert free_contig_range(z, 0, 2, log=log) == 1
+    assert log == ["WARNING: 1 pages are still in use!"]
+    assert z.to_map() == "P..." and int(z.count[0]) == 1
+    z.check()
+
+
+def test_b7_a_bad_page_is_never_isolated_for_migration():
+    # the bad M page stays on the LRU with count 0: __isolate_lru_page() cannot take a
+    # reference (get_page_unless_zero), so it is never migrated; has_unmovable_pages() sees
+    # count 0 and passes it; the final test finds it is not a free block: PFNs busy
+    z = Zone.from_map("M" + "." * 15, geometry=G)
+    free_contig_range(z, 0, 1)
+    r = alloc_contig_range(z, 0, 1)
+    assert r.ret == EBUSY and r.migrated == {}
+    assert r.failed_stage in ("outer_start", "test_pages_isolated")
     z.check()
