@@ -36,6 +36,7 @@ import numpy as np
 __all__ = [
     "MAX_PFN",
     "ArgTypeError",
+    "check_args",
     "check_bool",
     "check_int",
     "check_int_list",
@@ -97,3 +98,55 @@ def check_int_list(name: str, values: Any, *, lo: int | None = None,
             raise ValueError(f"{name} holds {v!r}, outside [{lo}, {hi}]")
         out.append(v)
     return out
+
+
+#: Argument names :func:`check_args` knows, by kind.
+_PFN_NAMES = frozenset({"pfn", "buddy_pfn", "page"})
+_RANGE_NAMES = frozenset({"start_pfn", "end_pfn", "start", "end"})
+_ORDER_NAMES = frozenset({"order"})
+_MT_NAMES = frozenset({"migratetype", "mt", "start_type", "start_migratetype"})
+_COUNT_NAMES = frozenset({"count", "nr_pages"})
+_BOOL_NAMES = frozenset({"cold", "bulk", "trace", "only_stealable"})
+
+
+def check_args(zone: Any, **args: Any) -> tuple:
+    """Check a model function's arguments by their names; return them converted, in order.
+
+    The one helper the model's public functions share (the names are the
+    kernel's): ``zone`` must be a :class:`~contig.zone.Zone`;
+
+    * ``pfn``, ``buddy_pfn``, ``page``: an int PFN the zone spans;
+    * ``start_pfn``, ``end_pfn``, ``start``, ``end``: an int PFN in
+      ``[0, MAX_PFN]`` (a range may reach past the zone, as the aligned
+      isolation range does);
+    * ``order``: an int in ``0 .. max_order-1``;
+    * ``migratetype``, ``mt``, ``start_type``: an int (or MigrateType) in 0..5,
+      returned as a MigrateType;
+    * ``count``, ``nr_pages``: an int >= 0;
+    * ``cold``, ``bulk``, ``trace``, ``only_stealable``: a bool.
+
+    :raises ArgTypeError: a value of the wrong type (both a TypeError and a ValueError).
+    :raises ValueError: a value out of range; the message names the argument and the value.
+    """
+    from .zone import NR_MIGRATETYPES, MigrateType, Zone  # zone imports this module
+
+    if not isinstance(zone, Zone):
+        raise ArgTypeError(f"zone must be a Zone, not {zone!r} ({type(zone).__name__})")
+    out = []
+    for name, v in args.items():
+        if name in _PFN_NAMES:
+            out.append(zone.start_pfn + zone.off(v, name))
+        elif name in _RANGE_NAMES:
+            out.append(check_int(name, v, lo=0, hi=MAX_PFN, what="an int PFN"))
+        elif name in _ORDER_NAMES:
+            out.append(check_int(name, v, lo=0, hi=zone.geometry.max_order - 1))
+        elif name in _MT_NAMES:
+            out.append(MigrateType(check_int(name, v, lo=0, hi=NR_MIGRATETYPES - 1,
+                                             what="a MigrateType")))
+        elif name in _COUNT_NAMES:
+            out.append(check_int(name, v, lo=0, hi=MAX_PFN))
+        elif name in _BOOL_NAMES:
+            out.append(check_bool(name, v))
+        else:  # a programming error in the model, not bad input
+            raise AssertionError(f"check_args does not know the argument {name!r}")
+    return tuple(out)

@@ -27,6 +27,7 @@ import errno
 
 import numpy as np
 
+from .argcheck import check_args
 from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages, move_freepages_block
 from .pcp import __free_pages, drain_all_pages
 from .trace import emit
@@ -47,12 +48,18 @@ ISOLATE = int(MigrateType.ISOLATE)
 EBUSY = errno.EBUSY
 
 
+def _not_isolate(migratetype: MigrateType) -> None:
+    if migratetype == ISOLATE:
+        raise ValueError("migratetype must be the type to give the blocks back as, not ISOLATE")
+
+
 def __first_valid_page(z: Zone, pfn: int, nr_pages: int) -> int | None:
     """First PFN of ``[pfn, pfn+nr_pages)`` that has a page, or None.
 
     Models __first_valid_page(), mm/page_isolation.c, v4.4; a PFN outside
     the zone counts as invalid.
     """
+    pfn, nr_pages = check_args(z, start_pfn=pfn, nr_pages=nr_pages)
     lo = max(pfn, z.start_pfn)
     hi = min(pfn + nr_pages, z.end_pfn)
     if hi <= lo:
@@ -78,6 +85,7 @@ def has_unmovable_pages(z: Zone, pfn: int, count: int = 0) -> tuple[bool, int | 
 
     :return: ``(True, first unmovable PFN)`` or ``(False, None)``.
     """
+    pfn, count = check_args(z, pfn=pfn, count=count)
     if z.name == "Movable":
         return False, None
     mt = int(z.pb[z.block_index(pfn)])
@@ -124,6 +132,7 @@ def set_migratetype_isolate(z: Zone, pfn: int) -> int:
     to the Isolate lists and stop counting in NR_FREE_PAGES, and the per-CPU
     lists are drained.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     busy, bad = has_unmovable_pages(z, pfn, 0)
     blk = z.geometry.pageblock_start(pfn)
     if busy:
@@ -165,6 +174,8 @@ def unset_migratetype_isolate(z: Zone, pfn: int, migratetype: int) -> None:
       merge (pages freed into an isolated block merge only up to
       pageblock_order); otherwise the Isolate lists move back.
     """
+    pfn, migratetype = check_args(z, pfn=pfn, migratetype=migratetype)
+    _not_isolate(migratetype)
     blk = z.geometry.pageblock_start(pfn)
     if int(z.pb[z.block_index(pfn)]) != ISOLATE:
         return
@@ -230,6 +241,9 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
     :raises ValueError: if the range is not pageblock aligned (a BUG() in
         the kernel).
     """
+    start_pfn, end_pfn, migratetype, bulk = check_args(
+        z, start_pfn=start_pfn, end_pfn=end_pfn, migratetype=migratetype, bulk=bulk)
+    _not_isolate(migratetype)
     _check_block_aligned(z, start_pfn, end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
@@ -351,6 +365,9 @@ def undo_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: 
     Always returns 0.  ``bulk``: runs of plain blocks in one step (see
     :func:`start_isolate_page_range`).
     """
+    start_pfn, end_pfn, migratetype, bulk = check_args(
+        z, start_pfn=start_pfn, end_pfn=end_pfn, migratetype=migratetype, bulk=bulk)
+    _not_isolate(migratetype)
     _check_block_aligned(z, start_pfn, end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
@@ -378,6 +395,7 @@ def __test_page_isolated_in_pageblock(z: Zone, pfn: int, end_pfn: int) -> tuple[
     exactly when every page is a hole or inside a free block whose head is
     in the range and the first page is not a free block's tail.
     """
+    pfn, end_pfn = check_args(z, start_pfn=pfn, end_pfn=end_pfn)
     s = z.start_pfn
     if end_pfn <= pfn:
         return True, pfn
@@ -409,6 +427,7 @@ def test_pages_isolated(z: Zone, start_pfn: int, end_pfn: int) -> int:
     walk over free blocks must reach ``end_pfn``.  Free pages still on a
     per-CPU list, pages in a pagevec and allocated pages all fail it.
     """
+    start_pfn, end_pfn = check_args(z, start_pfn=start_pfn, end_pfn=end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
     while pfn < end_pfn:

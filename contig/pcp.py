@@ -20,7 +20,7 @@ ignores watermarks and never reclaims or compacts.
 
 from __future__ import annotations
 
-from .argcheck import ArgTypeError
+from .argcheck import ArgTypeError, check_args
 from .buddy import (
     __free_one_page,
     __free_pages_ok,
@@ -84,6 +84,11 @@ def set_pcp(z: Zone, high: int, batch: int) -> None:
     z.pcp_high, z.pcp_batch = check_pcp(high, batch)
 
 
+def _check_why(why: object) -> None:
+    if why is not None and not isinstance(why, str):
+        raise ArgTypeError(f"why must be a str or None, not {why!r}")
+
+
 # ---------------------------------------------------------------- per-CPU free lists
 def free_pcppages_bulk(z: Zone, count: int) -> int:
     """Give ``count`` pages from the per-CPU lists back to the buddy allocator.
@@ -100,6 +105,7 @@ def free_pcppages_bulk(z: Zone, count: int) -> int:
     search for a non-empty list would spin for ever.  The model stops when
     the lists are empty instead, so no setting can hang it.
     """
+    (count,) = check_args(z, count=count)
     s = z.start_pfn
     mt_list = 0
     batch_free = 0
@@ -144,6 +150,7 @@ def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
     HighAtomic and CMA pages use the Movable list.  Hot pages go to the
     head, cold to the tail.  When ``count >= high``, ``batch`` pages go back.
     """
+    pfn, cold = check_args(z, pfn=pfn, cold=cold)
     i = pfn - z.start_pfn
     mt = int(z.pb[z.block_index(pfn)])
     if mt == ISOLATE:
@@ -166,6 +173,7 @@ def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
 
 def drain_local_pages(z: Zone) -> int:
     """Models drain_local_pages() / drain_pages_zone(), mm/page_alloc.c, v4.4. Returns pages drained."""
+    check_args(z)
     n = z.pcp_count
     if n:
         n = free_pcppages_bulk(z, n)
@@ -180,6 +188,8 @@ def drain_all_pages(z: Zone, *, why: str | None = None) -> int:
     no IPIs).  Pages of isolated pageblocks land on the Isolate lists.
     Emits a ``drain_all_pages`` event when it drained something.
     """
+    check_args(z)
+    _check_why(why)
     n = drain_local_pages(z)
     if n:
         emit(z, "drain_all_pages", None, None,
@@ -232,6 +242,9 @@ def buffered_rmqueue(z: Zone, order: int, migratetype: int, cold: bool = False) 
     (tail for cold); higher orders straight from the buddy lists.
     The page is not yet prepared for its user.
     """
+    order, migratetype, cold = check_args(z, order=order, migratetype=migratetype, cold=cold)
+    if migratetype >= MIGRATE_PCPTYPES:
+        raise ValueError(f"migratetype must be UNMOVABLE, MOVABLE or RECLAIMABLE, not {migratetype!r}")
     if order == 0:
         head = z.pcp_sentinel(migratetype)
         if list_empty(z, head):
@@ -259,12 +272,14 @@ def alloc_pages(z: Zone, order: int = 0, migratetype: int = MigrateType.MOVABLE,
     ``U``/``X`` do not; for order > 0 every page gets its own reference (as
     after split_page()), so the block can be freed page by page.
     """
-    if kind not in "MFPUX" or len(kind) != 1:
+    order, mt = check_args(z, order=order, migratetype=migratetype)
+    if not isinstance(kind, str):
+        raise ArgTypeError(f"kind must be a map character, not {kind!r}")
+    if len(kind) != 1 or kind not in "MFPUX":
         raise ValueError(f"alloc_pages can give pages of kind M, F, P, U or X, not {kind!r}")
-    if not 0 <= order < z.geometry.max_order:
-        raise ValueError(f"order {order} is outside 0..{z.geometry.max_order - 1}")
-    if int(migratetype) not in (0, 1, 2):
+    if mt not in (0, 1, 2):
         raise ValueError(f"allocations are MOVABLE, UNMOVABLE or RECLAIMABLE, not {migratetype!r}")
+    migratetype = mt
     pfn = buffered_rmqueue(z, order, int(migratetype))
     if pfn is None:
         return None
@@ -307,6 +322,9 @@ def __free_pages(z: Zone, pfn: int, order: int, *, log: list[str] | None = None)
     the kernel's put_page_testzero() would underflow its count
     (VM_BUG_ON_PAGE with CONFIG_DEBUG_VM).
     """
+    pfn, order = check_args(z, pfn=pfn, order=order)
+    if log is not None and not isinstance(log, list):
+        raise ArgTypeError(f"log must be a list, not {log!r}")
     i = pfn - z.start_pfn
     if z.count[i] <= 0:
         return
@@ -347,6 +365,7 @@ def put_page(z: Zone, pfn: int) -> None:
     taking it off the LRU, so the page passes free_pages_check().  A page
     with no reference left is left alone.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     h = pfn - z.start_pfn
     if z.flags[h] & PG_TAIL:
         order = int(z.comp[h])
@@ -401,6 +420,7 @@ def __lru_cache_add(z: Zone, pfn: int) -> None:
     Models __lru_cache_add(), mm/swap.c, v4.4: a full pagevec (14 pages)
     is first flushed to the LRU.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     i = pfn - z.start_pfn
     z.count[i] += 1
     head = z.pvec_sentinel
@@ -422,6 +442,7 @@ def putback_lru_page(z: Zone, pfn: int) -> None:
 
     Models putback_lru_page(), mm/vmscan.c, v4.4.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     __lru_cache_add(z, pfn)
     i = pfn - z.start_pfn
     z.count[i] -= 1
@@ -435,6 +456,8 @@ def lru_add_drain_all(z: Zone, *, why: str | None = None) -> int:
     LRU join it; pages whose last reference was the pagevec are freed.
     Emits an ``lru_add_drain_all`` event when the pagevec was not empty.
     """
+    check_args(z)
+    _check_why(why)
     head = z.pvec_sentinel
     if list_empty(z, head):
         return 0

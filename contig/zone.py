@@ -400,12 +400,19 @@ class Zone:
         return i
 
     def spans(self, pfn: int) -> bool:
-        """``zone_spans_pfn()``."""
+        """``zone_spans_pfn()``.  :raises ArgTypeError: ``pfn`` is not an int."""
+        if not isinstance(pfn, int) or isinstance(pfn, bool):
+            pfn = check_int("pfn", pfn, what="an int PFN")
         return self.start_pfn <= pfn < self.end_pfn
 
     def pfn_valid(self, pfn: int) -> bool:
-        """True if ``pfn`` is in the zone and not a hole (``pfn_valid()``)."""
-        i = int(pfn) - self.start_pfn
+        """True if ``pfn`` is in the zone and not a hole (``pfn_valid()``).
+
+        :raises ArgTypeError: ``pfn`` is not an int.
+        """
+        if not isinstance(pfn, int) or isinstance(pfn, bool):
+            pfn = check_int("pfn", pfn, what="an int PFN")
+        i = pfn - self.start_pfn
         return 0 <= i < self.spanned_pages and self.kind[i] != HOLE
 
     def block_index(self, pfn: int) -> int:
@@ -668,6 +675,8 @@ class Zone:
 
     def state_equal(self, other: Zone) -> bool:
         """True if every array, list link and counter equals ``other``'s."""
+        if not isinstance(other, Zone):
+            raise ArgTypeError(f"other must be a Zone, not {type(other).__name__}")
         if (self.geometry, self.start_pfn, self.spanned_pages) != (
                 other.geometry, other.start_pfn, other.spanned_pages):
             return False
