@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .argcheck import ArgTypeError, check_args
 from .buddy import split_free_page
 from .pcp import __free_page, buffered_rmqueue, free_hot_cold_page, putback_lru_page
 from .trace import emit
@@ -78,12 +79,29 @@ class CompactControl:
     deferred: list[int] = field(default_factory=list)   # bulk: freed pages not yet in the buddy
 
 
+def _cc(cc: object) -> Zone:
+    """The zone of a CompactControl; ArgTypeError for anything else."""
+    if not isinstance(cc, CompactControl):
+        raise ArgTypeError(f"cc must be a CompactControl, not {type(cc).__name__}")
+    return cc.zone
+
+
+def _zone_range(z: Zone, start_pfn: int, end_pfn: int) -> tuple[int, int]:
+    """Check a PFN range that must lie inside the zone (the scanners index its arrays)."""
+    start_pfn, end_pfn = check_args(z, start_pfn=start_pfn, end_pfn=end_pfn)
+    if not z.start_pfn <= start_pfn <= end_pfn <= z.end_pfn:
+        raise ValueError(f"[start_pfn, end_pfn) = [{start_pfn}, {end_pfn}) is not inside zone "
+                         f"{z.name} [{z.start_pfn}, {z.end_pfn})")
+    return start_pfn, end_pfn
+
+
 def pageblock_pfn_to_page(z: Zone, start_pfn: int, end_pfn: int) -> int | None:
     """``start_pfn`` if both it and ``end_pfn - 1`` are valid pages of the zone, else None.
 
     Models pageblock_pfn_to_page(), mm/compaction.c, v4.4 (it uses
     pfn_valid(), so a hole at either end makes the whole window unusable).
     """
+    start_pfn, end_pfn = check_args(z, start_pfn=start_pfn, end_pfn=end_pfn)
     if not (z.pfn_valid(start_pfn) and z.pfn_valid(end_pfn - 1)):
         return None
     return start_pfn
@@ -99,6 +117,7 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
     COMPACT_CLUSTER_MAX pages.  Each page taken goes to the list head.
     Returns the next PFN to scan.
     """
+    low_pfn, end_pfn = _zone_range(_cc(cc), low_pfn, end_pfn)
     z = cc.zone
     s = z.start_pfn
     lo, hi = low_pfn - s, end_pfn - s
@@ -146,6 +165,7 @@ def isolate_migratepages_range(cc: CompactControl, start_pfn: int, end_pfn: int)
     whose first or last page is invalid is skipped.  Returns the next PFN
     to scan (never 0 here: the model's fatal signal is seen by the caller).
     """
+    start_pfn, end_pfn = _zone_range(_cc(cc), start_pfn, end_pfn)
     z = cc.zone
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
@@ -176,6 +196,7 @@ def reclaim_clean_pages_from_list(cc: CompactControl) -> int:
     so they come first, in reverse order; they then go through
     migrate_pages() like any other page.  Returns the number freed.
     """
+    _cc(cc)
     z = cc.zone
     s = z.start_pfn
     clean = [p for p in cc.migratepages if z.kind[p - s] == ord("F")]
@@ -211,6 +232,7 @@ def alloc_migrate_target(z: Zone, pfn: int) -> int | None:
     list, then the Movable free lists, the CMA lists, and the fallback
     types.  Isolated blocks are never used.  No watermarks (simplified).
     """
+    (pfn,) = check_args(z, pfn=pfn)
     new = buffered_rmqueue(z, 0, MigrateType.MOVABLE)
     if new is None:
         return None
@@ -235,6 +257,9 @@ def unmap_and_move(cc: CompactControl, pfn: int) -> int:
     putback_lru_page() too: used, it joins the LRU on the next flush;
     unused, that flush frees it.
     """
+    (pfn,) = check_args(_cc(cc), pfn=pfn)
+    if pfn not in cc.migratepages:
+        raise ValueError(f"pfn: PFN {pfn} is not on the migration list")
     z = cc.zone
     s = z.start_pfn
     new = alloc_migrate_target(z, pfn)
@@ -270,6 +295,7 @@ def migrate_pages(cc: CompactControl) -> int:
     pages stay on the list.  -ENOMEM (no target page) stops at once with
     the rest still on the list.
     """
+    _cc(cc)
     if cc.bulk and _migrate_batch_bulk(cc):
         return 0
     nr_failed = 0
@@ -432,6 +458,7 @@ def putback_movable_pages(cc: CompactControl) -> None:
 
     Models putback_movable_pages(), mm/migrate.c, v4.4.
     """
+    _cc(cc)
     z = cc.zone
     for pfn in list(cc.migratepages):
         cc.migratepages.remove(pfn)
@@ -450,6 +477,9 @@ def isolate_freepages_block(cc: CompactControl, start_pfn: int, end_pfn: int,
     the scan, and then the block counts as 0 pages taken (the caller frees
     what was taken).
     """
+    start_pfn, end_pfn = _zone_range(_cc(cc), start_pfn, end_pfn)
+    if not isinstance(freelist, list):
+        raise ArgTypeError(f"freelist must be a list, not {freelist!r}")
     z = cc.zone
     s = z.start_pfn
     blockpfn = start_pfn
@@ -474,6 +504,9 @@ def release_freepages(z: Zone, freelist: list[range]) -> int:
     Models release_freepages(), mm/compaction.c, v4.4.  ``freelist`` holds
     the pages in chunks, oldest first, each chunk head first.
     """
+    check_args(z)
+    if not isinstance(freelist, list):
+        raise ArgTypeError(f"freelist must be a list, not {freelist!r}")
     high = 0
     for chunk in reversed(freelist):
         for pfn in chunk:
@@ -491,6 +524,7 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
     ``>= end_pfn`` (more when ``end_pfn`` falls inside a free block), or 0
     after giving everything back when some page could not be taken.
     """
+    start_pfn, end_pfn = _zone_range(_cc(cc), start_pfn, end_pfn)
     z = cc.zone
     pbn = z.geometry.pageblock_nr_pages
     freelist: list[range] = []

@@ -283,3 +283,24 @@ def test_random_bad_arguments_never_change_the_zone(data, call):
     assert not isinstance(info.value, OverflowError | IndexError)
     assert z.state_equal(before)
     z.check()
+
+
+def test_migrate_functions_refuse():
+    from contig import migrate
+    z = zone()
+    cc = migrate.CompactControl(zone=z)
+    before = z.copy()
+    for call, match in [
+        (lambda: migrate.isolate_migratepages_block(cc, 0, 24), r"\[0, 24\) is not inside zone"),
+        (lambda: migrate.isolate_migratepages_range(cc, 16, 24.0), r"end_pfn must be an int PFN"),
+        (lambda: migrate.isolate_migratepages_range("cc", 16, 24), r"cc must be a CompactControl"),
+        (lambda: migrate.isolate_freepages_range(cc, 40, 50), r"not inside zone"),
+        (lambda: migrate.isolate_freepages_block(cc, 18, 20, None), r"freelist must be a list"),
+        (lambda: migrate.unmap_and_move(cc, 16), r"PFN 16 is not on the migration list"),
+        (lambda: migrate.alloc_migrate_target(z, 3), r"PFN 3 is outside zone"),
+        (lambda: migrate.pageblock_pfn_to_page(z, True, 20), r"start_pfn must be an int PFN"),
+        (lambda: migrate.release_freepages(z, "x"), r"freelist must be a list"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            call()
+        assert z.state_equal(before)
