@@ -8,7 +8,9 @@ allocator reads (include/linux/mmzone.h, include/linux/mm_types.h, Linux v4.4):
 * ``order``: ``page_private()`` of a PageBuddy head, -1 everywhere else
   (``order >= 0`` *is* PageBuddy);
 * ``count``: the raw reference count ``_count`` (tails of compound pages 0);
-* ``flags``: PG_lru, PG_head, PG_tail, PG_reserved, anon;
+* ``flags``: PG_lru, PG_head, PG_tail, PG_reserved, anon (a mapped anonymous
+  page: mapcount 1), and the model's PG_BAD (bad_page() left the page out of
+  the free lists);
 * ``comp``: the compound order on every page of a compound page, else -1;
 * ``mtype``: for a PageBuddy head, the migratetype of the free list it is
   on; for a page on a per-CPU list, the migratetype remembered by
@@ -159,7 +161,9 @@ class Zone:
     """A zone of ``spanned_pages`` PFNs starting at ``start_pfn``.
 
     Build one with :meth:`from_map` or :meth:`from_arrays`.  Every PFN-taking
-    method raises ``ValueError`` for a PFN outside the zone.
+    method raises ``ValueError`` for a PFN outside the zone, and
+    :class:`~contig.argcheck.ArgTypeError` (a ValueError and a TypeError)
+    for a PFN that is not an int; nothing is changed then.
     """
 
     kind: np.ndarray
@@ -191,8 +195,16 @@ class Zone:
         ``T`` / ``H`` runs are cut into naturally aligned compound pages of
         order 1 .. ``max_order-1``.
 
+        ``pcp_high`` / ``pcp_batch``: the per-CPU setting (see
+        :func:`check_pcp`); give one and the other follows as v4.4 derives it
+        (pageset_set_high(): batch = clamp(high/4, 1, 96); pageset_set_batch():
+        high = 6 * batch); give none and zone_batchsize() decides.
+
         :raises ValueError: unknown character, wrong ``blocks`` length, a
-            ``T``/``H`` run that cannot be cut, a bad ``start_pfn``.
+            ``T``/``H`` run that cannot be cut (a compound page of order >=
+            ``max_order`` included), a bad ``start_pfn`` (negative, or the zone
+            reaching past :data:`~contig.argcheck.MAX_PFN`), a per-CPU pair
+            v4.4 cannot have; ArgTypeError for a value of the wrong type.
         """
         if not isinstance(pages, str | bytes | bytearray):
             raise ArgTypeError(f"pages must be a map string, not {type(pages).__name__}")
@@ -717,7 +729,12 @@ class Zone:
         ``nr_free`` per order, the per-CPU count and ``nr_isolate_pageblock``
         agree with the lists; ``NR_FREE_PAGES`` equals the pages on
         non-Isolate lists less :attr:`nr_free_drift` (the pages the v4.4.0
-        merge quirk leaves uncounted, see :func:`contig.buddy.__free_one_page`).
+        merge quirk leaves uncounted, see :func:`contig.buddy.__free_one_page`);
+        no free block sits on an Isolate list of a pageblock that is not
+        ISOLATE, unless the zone does not span that pageblock to its end (the
+        derivation is in the code: every other list/pageblock mismatch is one
+        v4.4 can leave); no reference count is negative, and a compound head
+        has a reference unless bad_page() left it at 0.
         """
         n = self.spanned_pages
         g = self.geometry
