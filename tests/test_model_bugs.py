@@ -346,3 +346,24 @@ def test_b7_a_bad_page_is_never_isolated_for_migration():
     assert r.ret == EBUSY and r.migrated == {}
     assert r.failed_stage in ("outer_start", "test_pages_isolated")
     z.check()
+
+
+def test_b4_kept_pages_go_back_to_the_head_of_the_migration_list_reversed():
+    # reclaim_clean_pages_from_list() (mm/vmscan.c v4.4) moves the clean pages, in list
+    # order, to the head of a private list (so that list is reversed); shrink_page_list()
+    # takes pages from its tail (list order again) and adds each kept page to the head of
+    # ret_pages (reversed once more); both splices put them at the head of the migration
+    # list.  Migration list (head first) [27 M, 26 F busy, 25 F, 24 F busy]: 25 is dropped,
+    # and the list becomes [24, 26, 27].
+    from contig.migrate import CompactControl, reclaim_clean_pages_from_list
+    z = Zone.from_map("." * 24 + "FFFM" + "." * 4, geometry=G, blocks="MMMMMMII")
+    cc = CompactControl(zone=z, busy_pfns=frozenset({24, 26}))
+    for p in (24, 25, 26, 27):          # as isolate_migratepages_block() leaves them
+        z.count[p] += 1
+        z.flags[p] &= 0xFF ^ 1           # off the LRU (PG_lru)
+    cc.migratepages[:] = [27, 26, 25, 24]
+    cc.nr_migratepages = 4
+    assert reclaim_clean_pages_from_list(cc) == 1
+    assert cc.migratepages == [24, 26, 27]
+    assert cc.reclaimed == [25]
+    assert z.to_map()[24:28] == "F.FM"
