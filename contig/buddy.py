@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .argcheck import MAX_PFN, check_args, check_int
 from .freelist import (
     list_add,
     list_add_tail,
@@ -39,7 +40,7 @@ from .freelist import (
     list_move,
     list_splice_head,
 )
-from .zone import FREE, PCP, MigrateType, Zone
+from .zone import FREE, PCP, PG_ANON, PG_BAD, PG_LRU, PG_RESERVED, MigrateType, Zone
 
 __all__ = [
     "FALLBACKS",
@@ -50,11 +51,13 @@ __all__ = [
     "__rmqueue_cma_fallback",
     "__rmqueue_fallback",
     "__rmqueue_smallest",
+    "bad_page",
     "can_steal_fallback",
     "change_pageblock_range",
     "expand",
     "find_suitable_fallback",
     "free_one_page",
+    "free_pages_check",
     "free_pages_prepare",
     "move_freepages",
     "move_freepages_block",
@@ -106,6 +109,7 @@ def free_pages_prepare(z: Zone, pfn: int, order: int) -> None:
     Models the state change of free_pages_prepare(), mm/page_alloc.c, v4.4:
     flags, mapping and compound state are cleared; the reference count is 0.
     """
+    pfn, order = check_args(z, pfn=pfn, order=order)
     i = pfn - z.start_pfn
     j = i + (1 << order)
     z.kind[i:j] = FREE
@@ -115,12 +119,72 @@ def free_pages_prepare(z: Zone, pfn: int, order: int) -> None:
     z.touch_range(i, j)
 
 
+#: The model's stand-in for ``current->comm`` in the kernel's "Bad page state" line.
+BAD_PAGE_COMM = "contig"
+
+
+def free_pages_check(z: Zone, pfn: int) -> str | None:
+    """Why the page at ``pfn`` may not be freed, or None if it may.
+
+    Models free_pages_check(), mm/page_alloc.c, v4.4, for a page whose
+    reference count just reached zero.  The kernel tests, in this order
+    (a later reason replaces an earlier one): a non-zero mapcount, a
+    non-NULL ``mapping`` (free_pages_prepare() first clears it for an
+    anonymous page), a non-zero ``_count``, and the flags of
+    PAGE_FLAGS_CHECK_AT_FREE (PG_lru and PG_reserved among them).
+
+    What the model knows of those: a page with PG_ANON is a mapped
+    anonymous page (mapcount 1; migration clears it on the old page); a
+    clean page-cache page (``F``) and a hugetlb page (``H``) have a
+    ``mapping``; PG_lru and PG_reserved are kept.  A page in the pagevec
+    that came from the page cache is not told apart from an unused
+    migration target there (both ``v`` without PG_ANON): neither is
+    reported.  A plain kernel page (``U``) or an owned page (``X``)
+    passes, as the kernel cannot tell it from a page its owner frees.
+    """
+    (pfn,) = check_args(z, pfn=pfn)
+    i = pfn - z.start_pfn
+    f = int(z.flags[i])
+    k = int(z.kind[i])
+    reason = None
+    if f & PG_ANON:
+        reason = "nonzero mapcount"
+    if not f & PG_ANON and k in (ord("F"), ord("H")):
+        reason = "non-NULL mapping"
+    if z.count[i] != 0:
+        reason = "nonzero _count"
+    if f & (PG_LRU | PG_RESERVED):
+        reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
+    return reason
+
+
+def bad_page(z: Zone, pfn: int, reason: str) -> list[str]:
+    """Report a page that may not be freed, and leave it as it is; return the log lines.
+
+    Models bad_page(), mm/page_alloc.c, v4.4: it prints "BUG: Bad page
+    state in process <comm>  pfn:<pfn as %05lx>" and dump_page_badflags()
+    ("page dumped because: <reason>"), taints the kernel, and leaves the
+    page's fields alone; the caller does not free it, so the page is lost
+    to the allocator (its reference count stays 0).  The model marks it
+    with the PG_BAD bit.  The rate limit (60 reports a minute) is not
+    modelled.
+    """
+    (pfn,) = check_args(z, pfn=pfn)
+    i = pfn - z.start_pfn
+    z.flags[i] |= PG_BAD
+    z.touch(i)
+    return [f"BUG: Bad page state in process {BAD_PAGE_COMM}  pfn:{pfn:05x}",
+            f"page dumped because: {reason}"]
+
+
 def page_is_buddy(z: Zone, buddy_pfn: int, order: int) -> bool:
     """True if ``buddy_pfn`` heads a free block of exactly ``order`` in this zone.
 
     Models page_is_buddy(), mm/page_alloc.c, v4.4.  The buddy's pageblock
     type is not looked at (the 4.4.0 behaviour).
     """
+    if not isinstance(buddy_pfn, int) or isinstance(buddy_pfn, bool):
+        check_int("buddy_pfn", buddy_pfn, what="an int PFN")
     i = buddy_pfn - z.start_pfn
     return 0 <= i < z.spanned_pages and int(z.order[i]) == order
 
@@ -143,6 +207,7 @@ def __free_one_page(z: Zone, pfn: int, order: int, migratetype: int) -> None:
 
     The caller has already made the pages free (:func:`free_pages_prepare`).
     """
+    pfn, order, migratetype = check_args(z, pfn=pfn, order=order, migratetype=migratetype)
     g = z.geometry
     s = z.start_pfn
     mt = int(migratetype)
@@ -191,6 +256,7 @@ def free_one_page(z: Zone, pfn: int, order: int, migratetype: int) -> None:
     ISOLATE), the pageblock type is read again, so a page of an isolated
     block lands on the Isolate list.
     """
+    pfn, order, migratetype = check_args(z, pfn=pfn, order=order, migratetype=migratetype)
     mt = int(migratetype)
     if z.nr_isolate_pageblock or mt == ISOLATE:
         mt = int(z.pb[z.block_index(pfn)])
@@ -203,6 +269,7 @@ def __free_pages_ok(z: Zone, pfn: int, order: int) -> None:
     Models __free_pages_ok(), mm/page_alloc.c, v4.4 (no per-CPU lists for
     order > 0).
     """
+    pfn, order = check_args(z, pfn=pfn, order=order)
     free_pages_prepare(z, pfn, order)
     free_one_page(z, pfn, order, int(z.pb[z.block_index(pfn)]))
 
@@ -228,6 +295,7 @@ def __rmqueue_smallest(z: Zone, order: int, migratetype: int) -> int | None:
     Models __rmqueue_smallest(), mm/page_alloc.c, v4.4.  Returns the PFN,
     or None.  The page's remembered migratetype becomes ``migratetype``.
     """
+    order, migratetype = check_args(z, order=order, migratetype=migratetype)
     mt = int(migratetype)
     for current in range(order, z.geometry.max_order):
         head = z.free_sentinel(current, mt)
@@ -243,11 +311,13 @@ def __rmqueue_smallest(z: Zone, order: int, migratetype: int) -> int | None:
 
 def __rmqueue_cma_fallback(z: Zone, order: int) -> int | None:
     """Models __rmqueue_cma_fallback(), mm/page_alloc.c, v4.4: MOVABLE may use CMA lists."""
+    (order,) = check_args(z, order=order)
     return __rmqueue_smallest(z, order, MigrateType.CMA)
 
 
 def can_steal_fallback(z: Zone, order: int, start_mt: int) -> bool:
     """Models can_steal_fallback(), mm/page_alloc.c, v4.4."""
+    order, start_mt = check_args(z, order=order, start_type=start_mt)
     pbo = z.geometry.pageblock_order
     if order >= pbo:
         return True
@@ -257,6 +327,8 @@ def can_steal_fallback(z: Zone, order: int, start_mt: int) -> bool:
 def find_suitable_fallback(z: Zone, order: int, migratetype: int,
                            only_stealable: bool = False) -> tuple[int, bool]:
     """Models find_suitable_fallback(), mm/page_alloc.c, v4.4: ``(fallback_mt or -1, can_steal)``."""
+    order, migratetype, only_stealable = check_args(
+        z, order=order, migratetype=migratetype, only_stealable=only_stealable)
     if z.nr_free[order] == 0:
         return -1, False
     can_steal = False
@@ -275,6 +347,7 @@ def change_pageblock_range(z: Zone, pfn: int, order: int, mt: int) -> None:
 
     Models change_pageblock_range(), mm/page_alloc.c, v4.4.
     """
+    pfn, order, mt = check_args(z, pfn=pfn, order=order, mt=mt)
     pbn = z.geometry.pageblock_nr_pages
     nr = max(1, (1 << order) // pbn)
     for k in range(nr):
@@ -302,6 +375,7 @@ def steal_suitable_fallback(z: Zone, pfn: int, start_type: int) -> None:
     free pages of its pageblock move to ``start_type`` lists, and the
     pageblock changes type if at least half of it was free.
     """
+    pfn, start_type = check_args(z, pfn=pfn, start_type=start_type)
     i = pfn - z.start_pfn
     current = int(z.order[i])
     pbo = z.geometry.pageblock_order
@@ -318,6 +392,7 @@ def __rmqueue_fallback(z: Zone, order: int, start_migratetype: int) -> int | Non
 
     Models __rmqueue_fallback(), mm/page_alloc.c, v4.4.
     """
+    order, start_migratetype = check_args(z, order=order, start_migratetype=start_migratetype)
     for current in range(z.geometry.max_order - 1, order - 1, -1):
         fmt, can_steal = find_suitable_fallback(z, current, start_migratetype, False)
         if fmt == -1:
@@ -335,6 +410,7 @@ def __rmqueue_fallback(z: Zone, order: int, start_migratetype: int) -> int | Non
 
 def __rmqueue(z: Zone, order: int, migratetype: int) -> int | None:
     """Models __rmqueue(), mm/page_alloc.c, v4.4: own type, then CMA (for MOVABLE), then fallback."""
+    order, migratetype = check_args(z, order=order, migratetype=migratetype)
     pfn = __rmqueue_smallest(z, order, migratetype)
     if pfn is None:
         if int(migratetype) == MigrateType.MOVABLE:
@@ -397,6 +473,8 @@ def move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> i
     block whose head is before ``start_pfn`` is not seen.  Changes neither
     pageblock types nor NR_FREE_PAGES (callers do).  Returns pages moved.
     """
+    start_pfn, end_pfn, migratetype = check_args(
+        z, start_pfn=start_pfn, end_pfn=end_pfn, migratetype=migratetype)
     moved, listed = _move_freepages(z, start_pfn, end_pfn, migratetype)
     z.nr_free_drift += listed  # NR_FREE_PAGES is the caller's business
     return moved
@@ -409,6 +487,7 @@ def move_freepages_block(z: Zone, pfn: int, migratetype: int) -> int:
     not span the block's first PFN, start at ``pfn``; if it does not span
     the block's last PFN, move nothing and return 0.
     """
+    pfn, migratetype = check_args(z, pfn=pfn, migratetype=migratetype)
     pbn = z.geometry.pageblock_nr_pages
     start = pfn & ~(pbn - 1)
     end = start + pbn - 1
@@ -426,6 +505,8 @@ def mod_zone_freepage_state(z: Zone, nr_pages: int, migratetype: int) -> None:
     CMA counter is not kept).  Callers pair it with a list change whose
     effect :func:`move_freepages` already recorded.
     """
+    (migratetype,) = check_args(z, migratetype=migratetype)
+    nr_pages = check_int("nr_pages", nr_pages, lo=-MAX_PFN, hi=MAX_PFN)
     z.nr_free_pages += nr_pages
     z.nr_free_drift -= nr_pages
 
@@ -440,6 +521,9 @@ def __isolate_free_page(z: Zone, pfn: int, order: int) -> int:
     turns its pageblocks MOVABLE unless they are ISOLATE or CMA.
     Returns 2^order.
     """
+    pfn, order = check_args(z, pfn=pfn, order=order)
+    if int(z.order[pfn - z.start_pfn]) != order:
+        raise ValueError(f"PFN {pfn} does not head a free block of order {order}")
     i = pfn - z.start_pfn
     mt = int(z.pb[z.block_index(pfn)])
     size = 1 << order
@@ -469,6 +553,7 @@ def split_page(z: Zone, pfn: int, order: int, kind: int) -> None:
     Models split_page(), mm/page_alloc.c, v4.4; ``kind`` is what the new
     owner uses them for (``X`` for a contiguous allocation).
     """
+    pfn, order = check_args(z, pfn=pfn, order=order)
     i = pfn - z.start_pfn
     j = i + (1 << order)
     z.kind[i:j] = kind
@@ -485,6 +570,9 @@ def split_free_page(z: Zone, pfn: int, kind: int = ord("X")) -> int:
     of pages (0 if ``__isolate_free_page()`` refused, which the model never
     does).
     """
+    (pfn,) = check_args(z, pfn=pfn)
+    if z.order[pfn - z.start_pfn] < 0:
+        raise ValueError(f"pfn: PFN {pfn} does not head a free block")
     i = pfn - z.start_pfn
     order = int(z.order[i])
     n = __isolate_free_page(z, pfn, order)
@@ -496,6 +584,7 @@ def split_free_page(z: Zone, pfn: int, kind: int = ord("X")) -> int:
 
 def prep_pcp_page(z: Zone, pfn: int) -> None:
     """Mark a page taken by rmqueue_bulk() as sitting on a per-CPU list."""
+    (pfn,) = check_args(z, pfn=pfn)
     i = pfn - z.start_pfn
     z.kind[i] = PCP
     z.touch(i)

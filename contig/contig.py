@@ -37,8 +37,7 @@ import errno
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from .argcheck import MAX_PFN, ArgTypeError, check_bool, check_int, check_int_list
 from .isolation import start_isolate_page_range, test_pages_isolated, undo_isolate_page_range
 from .migrate import (
     CompactControl,
@@ -49,9 +48,9 @@ from .migrate import (
     putback_movable_pages,
     reclaim_clean_pages_from_list,
 )
-from .pcp import __free_page, drain_all_pages, lru_add_drain_all, put_page
+from .pcp import __free_page, drain_all_pages, lru_add_drain_all
 from .trace import Event, Recorder, Trace, emit, stage
-from .zone import MigrateType, Zone
+from .zone import PG_TAIL, MigrateType, Zone
 
 __all__ = [
     "ContigResult",
@@ -241,19 +240,21 @@ def _finish_bulk(cc: CompactControl, start: int, end: int, held: list[tuple]) ->
 
 
 # ---------------------------------------------------------------- the seed
-def _check_args(z: Zone, start: int, end: int, migratetype: int) -> None:
+def _check_args(z: Zone, start: int, end: int, migratetype: int) -> tuple[int, int, MigrateType]:
+    """Check alloc_contig_range()'s positional arguments; return them as ints and a MigrateType."""
     if not isinstance(z, Zone):
-        raise ValueError(f"zone must be a Zone, not {type(z).__name__}")
-    for name, v in (("start", start), ("end", end)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer):
-            raise ValueError(f"{name} must be an int PFN, not {v!r}")
+        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
+    start = check_int("start", start, what="an int PFN")
+    end = check_int("end", end, what="an int PFN")
     if start >= end:
         raise ValueError(f"start ({start}) must be below end ({end})")
     if start < z.start_pfn or end > z.end_pfn:
         raise ValueError(f"[{start}, {end}) is not inside zone {z.name} "
                          f"[{z.start_pfn}, {z.end_pfn})")
-    if migratetype not in (MigrateType.MOVABLE, MigrateType.CMA):
+    mt = check_int("migratetype", migratetype, what="a MigrateType (MOVABLE or CMA)")
+    if mt not in (MigrateType.MOVABLE, MigrateType.CMA):
         raise ValueError(f"migratetype must be MOVABLE or CMA, not {migratetype!r}")
+    return start, end, MigrateType(mt)
 
 
 def alloc_contig_range(zone: Zone, start: int, end: int,
@@ -280,16 +281,22 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
         between differs.  Default: on for zones of more than 65,536 PFNs.
     :return: a :class:`ContigResult`; kernel failures are results.
     :raises ValueError: start >= end, a range outside the zone, another
-        migratetype; the zone is then untouched.
+        migratetype, a busy PFN outside the range; ``ArgTypeError`` (both a
+        TypeError and a ValueError) for an argument of the wrong type (a
+        bool or float PFN, ``trace="no"``, a string in ``busy_pfns`` ...).
+        The zone is then untouched.
     """
-    _check_args(zone, start, end, migratetype)
-    if fatal_signal_at is not None and (not isinstance(fatal_signal_at, int) or fatal_signal_at < 1):
-        raise ValueError(f"fatal_signal_at must be a positive int, not {fatal_signal_at!r}")
-    busy = frozenset(int(p) for p in busy_pfns)
-    for p in busy:
+    start, end, mt = _check_args(zone, start, end, migratetype)
+    if fatal_signal_at is not None:
+        fatal_signal_at = check_int("fatal_signal_at", fatal_signal_at, lo=1, hi=MAX_PFN,
+                                    what="a positive int or None")
+    busy = frozenset(check_int_list("busy_pfns", busy_pfns))
+    for p in sorted(busy):
         if not start <= p < end:
             raise ValueError(f"busy PFN {p} is outside [{start}, {end})")
-    start, end, mt = int(start), int(end), MigrateType(migratetype)
+    trace = check_bool("trace", trace)
+    if bulk is not None:
+        bulk = check_bool("bulk", bulk)
     z = zone
     g = z.geometry
     rec = Recorder(z) if trace else None
@@ -421,47 +428,66 @@ def _find_outer_start(z: Zone, start: int) -> tuple[int | None, int]:
         outer &= ~0 << order
 
 
-def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | None = None,
-                      _part: str = "") -> int:
+def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, log: list[str] | None = None,
+                      _log: list[str] | None = None, _part: str = "") -> int:
     """Free ``nr_pages`` pages from ``pfn`` one by one; return how many had refcount != 1.
 
-    Models free_contig_range(), mm/page_alloc.c, Linux v4.4: each page
-    drops one reference (``__free_page()``) and, at zero, goes through
-    ``free_hot_cold_page()``: into an isolated block straight to the buddy
-    Isolate lists, otherwise onto the per-CPU list.  The kernel WARNs
-    ``"%d pages are still in use!"`` when the count is not 0.
+    Models free_contig_range(), mm/page_alloc.c, Linux v4.4: for each page,
+    ``page_count()`` (the compound head's count for a tail page) is
+    compared with 1, then ``__free_page()`` drops one reference; at zero
+    the page goes through ``free_hot_cold_page()``: into an isolated block
+    straight to the buddy Isolate lists, otherwise onto the per-CPU list.
+    The kernel WARNs ``"%d pages are still in use!"`` when the count is not 0.
 
-    :raises ValueError: a range outside the zone or a negative count
-        (the zone is then untouched).
+    Pages nobody allocated: a page whose count reaches zero but which still
+    has a mapping, a mapcount, PG_lru or PG_reserved (``M F P R T H``, a
+    mapped page in the pagevec) fails free_pages_check(): bad_page() logs
+    "BUG: Bad page state" and the page stays out of the free lists, with
+    reference count 0 (see :func:`contig.pcp.__free_pages`).  A plain
+    kernel page (``U``) is freed silently, as the kernel cannot tell it
+    from its owner's page.  A page with no reference (free, on a per-CPU
+    list, a hole, a compound tail) is counted in the WARN and left alone.
+
+    :param log: a list to append the kernel's log lines to (the WARN line,
+        each "Bad page state" report).
+    :raises ValueError: ``pfn`` outside the zone, ``nr_pages`` negative or
+        running past the zone's end; ``ArgTypeError`` (a ValueError too)
+        for a value that is not an int.  The zone is then untouched.
     """
     z = zone
-    if isinstance(nr_pages, bool) or not isinstance(nr_pages, int) or nr_pages < 0:
-        raise ValueError(f"nr_pages must be a non-negative int, not {nr_pages!r}")
+    if not isinstance(z, Zone):
+        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
+    nr_pages = check_int("nr_pages", nr_pages, lo=0)
+    pfn = z.start_pfn + z.off(pfn, "pfn")
     if nr_pages:
-        z.off(pfn)
-        z.off(pfn + nr_pages - 1)
+        z.off(pfn + nr_pages - 1, "pfn + nr_pages - 1")
+    if log is not None and not isinstance(log, list):
+        raise ArgTypeError(f"log must be a list, not {log!r}")
+    lines: list[str] = []
     count = 0
     s = z.start_pfn
     for p in range(pfn, pfn + nr_pages):
         i = p - s
-        if z.count[i] != 1:
+        h = i
+        if z.flags[i] & PG_TAIL:
+            order = int(z.comp[i])
+            h = ((p >> order) << order) - s
+        if z.count[h] != 1:
             count += 1
-        if z.count[i] > 0:
-            if z.comp[i] >= 0:
-                put_page(z, p)
-            else:
-                __free_page(z, p)
+        __free_page(z, p, log=lines)
     if count:
-        line = f"WARNING: {count} pages are still in use!"
-        if _log is not None:
-            _log.append(line)
+        lines.append(f"WARNING: {count} pages are still in use!")
+    for dest in (log, _log):
+        if dest is not None:
+            dest.extend(lines)
     if nr_pages:
         what = {"head": f"the head [{pfn}, {pfn + nr_pages}) between outer_start and start",
                 "tail": f"the tail [{pfn}, {pfn + nr_pages}) between end and outer_end"}.get(
                     _part, f"[{pfn}, {pfn + nr_pages})")
-        emit(z, "free_contig_range", pfn, pfn + nr_pages,
-             f"{what} was taken only because it shared a free block with the range; its "
-             f"{nr_pages} page(s) are freed one by one" + (
-                 " into the Isolate lists, where they merge again" if _part else ""),
+        why = (f"{what} was taken only because it shared a free block with the range; its "
+               f"{nr_pages} page(s) are freed one by one into the Isolate lists, where they "
+               f"merge again" if _part else
+               f"the caller gives back {what}: each page drops one reference and is freed at zero")
+        emit(z, "free_contig_range", pfn, pfn + nr_pages, why,
              nr_pages=nr_pages, part=_part, warn=count)
     return count

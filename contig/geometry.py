@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .argcheck import check_int
+
 __all__ = ["Geometry"]
 
 
@@ -23,6 +25,9 @@ class Geometry:
 
     :param max_order: the kernel's ``MAX_ORDER`` (v4.4 meaning: exclusive).
     :param pageblock_order: ``pageblock_order`` (9 on x86-64: 2 MiB blocks).
+    :raises ValueError: a value outside 1..20 (``max_order``) or 0..20
+        (``pageblock_order``); :class:`~contig.argcheck.ArgTypeError` (a
+        ValueError too) for a bool, a float or a string.
 
     The defaults are x86-64 with 4 KiB pages.  Small geometries such as
     ``Geometry(max_order=4, pageblock_order=2)`` (8-page max blocks, 4-page
@@ -39,14 +44,12 @@ class Geometry:
     pageblock_order: int = 9
 
     def __post_init__(self) -> None:
-        for name in ("max_order", "pageblock_order"):
+        for name, lo in (("max_order", 1), ("pageblock_order", 0)):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError(f"{name} must be an int, not {value!r}")
-        if not 1 <= self.max_order <= 20:
-            raise ValueError(f"max_order must be in 1..20, not {self.max_order}")
-        if not 0 <= self.pageblock_order <= 20:
-            raise ValueError(f"pageblock_order must be in 0..20, not {self.pageblock_order}")
+            v = check_int(name, value)
+            if not lo <= v <= 20:
+                raise ValueError(f"{name} must be in {lo}..20, not {v}")
+            object.__setattr__(self, name, v)   # a numpy int becomes a Python int
 
     @property
     def max_order_nr_pages(self) -> int:
@@ -68,7 +71,7 @@ class Geometry:
 
         Models pfn_max_align_down(), mm/page_alloc.c, Linux v4.4.
         """
-        return int(pfn) & ~(self.max_align_nr_pages - 1)
+        return check_int("pfn", pfn, lo=0) & ~(self.max_align_nr_pages - 1)
 
     def pfn_max_align_up(self, pfn: int) -> int:
         """Round ``pfn`` up to a multiple of :attr:`max_align_nr_pages` (unchanged if aligned).
@@ -76,11 +79,11 @@ class Geometry:
         Models pfn_max_align_up(), mm/page_alloc.c, Linux v4.4.
         """
         a = self.max_align_nr_pages
-        return (int(pfn) + a - 1) & ~(a - 1)
+        return (check_int("pfn", pfn, lo=0) + a - 1) & ~(a - 1)
 
     def pageblock_start(self, pfn: int) -> int:
         """First PFN of the pageblock holding ``pfn``."""
-        return int(pfn) & ~(self.pageblock_nr_pages - 1)
+        return check_int("pfn", pfn, lo=0) & ~(self.pageblock_nr_pages - 1)
 
     def __str__(self) -> str:
         return (f"Geometry(max_order={self.max_order}, pageblock_order={self.pageblock_order}): "

@@ -11,8 +11,12 @@ and pages freed into it stay on the Isolate lists, so the range can only get
 emptier while alloc_contig_range() works on it.
 
 Simplified: no memory-isolate notifier (its page count is always 0), no
-hwpoisoned pages, one zone.  PFNs outside the zone have no page here, so
-blocks outside it are skipped.  Holes (``#``) are treated as
+hwpoisoned pages, one zone.  PFNs outside the zone have no page here: they
+count as invalid (as ``pfn_valid_within()`` false), so
+``__first_valid_page()`` skips them, a pageblock with no PFN in the zone is
+skipped, and a pageblock that straddles the zone's edge is handled through
+its first PFN inside the zone (the kernel would reach into the neighbouring
+zone's ``struct page`` there).  Holes (``#``) are treated as
 ``pfn_valid_within()`` false, as on kernels built with CONFIG_HOLES_IN_ZONE.
 A zone named ``Movable`` is ZONE_MOVABLE.
 """
@@ -23,6 +27,7 @@ import errno
 
 import numpy as np
 
+from .argcheck import check_args
 from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages, move_freepages_block
 from .pcp import __free_pages, drain_all_pages
 from .trace import emit
@@ -43,11 +48,18 @@ ISOLATE = int(MigrateType.ISOLATE)
 EBUSY = errno.EBUSY
 
 
+def _not_isolate(migratetype: MigrateType) -> None:
+    if migratetype == ISOLATE:
+        raise ValueError("migratetype must be the type to give the blocks back as, not ISOLATE")
+
+
 def __first_valid_page(z: Zone, pfn: int, nr_pages: int) -> int | None:
     """First PFN of ``[pfn, pfn+nr_pages)`` that has a page, or None.
 
-    Models __first_valid_page(), mm/page_isolation.c, v4.4.
+    Models __first_valid_page(), mm/page_isolation.c, v4.4; a PFN outside
+    the zone counts as invalid.
     """
+    pfn, nr_pages = check_args(z, start_pfn=pfn, nr_pages=nr_pages)
     lo = max(pfn, z.start_pfn)
     hi = min(pfn + nr_pages, z.end_pfn)
     if hi <= lo:
@@ -73,6 +85,7 @@ def has_unmovable_pages(z: Zone, pfn: int, count: int = 0) -> tuple[bool, int | 
 
     :return: ``(True, first unmovable PFN)`` or ``(False, None)``.
     """
+    pfn, count = check_args(z, pfn=pfn, count=count)
     if z.name == "Movable":
         return False, None
     mt = int(z.pb[z.block_index(pfn)])
@@ -119,6 +132,7 @@ def set_migratetype_isolate(z: Zone, pfn: int) -> int:
     to the Isolate lists and stop counting in NR_FREE_PAGES, and the per-CPU
     lists are drained.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     busy, bad = has_unmovable_pages(z, pfn, 0)
     blk = z.geometry.pageblock_start(pfn)
     if busy:
@@ -160,6 +174,8 @@ def unset_migratetype_isolate(z: Zone, pfn: int, migratetype: int) -> None:
       merge (pages freed into an isolated block merge only up to
       pageblock_order); otherwise the Isolate lists move back.
     """
+    pfn, migratetype = check_args(z, pfn=pfn, migratetype=migratetype)
+    _not_isolate(migratetype)
     blk = z.geometry.pageblock_start(pfn)
     if int(z.pb[z.block_index(pfn)]) != ISOLATE:
         return
@@ -225,6 +241,9 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
     :raises ValueError: if the range is not pageblock aligned (a BUG() in
         the kernel).
     """
+    start_pfn, end_pfn, migratetype, bulk = check_args(
+        z, start_pfn=start_pfn, end_pfn=end_pfn, migratetype=migratetype, bulk=bulk)
+    _not_isolate(migratetype)
     _check_block_aligned(z, start_pfn, end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
@@ -240,7 +259,12 @@ def start_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype:
             undo_pfn = pfn
             q = start_pfn
             while q < undo_pfn:
-                unset_migratetype_isolate(z, q, migratetype)
+                # the kernel passes the block's first PFN; one outside the zone has no page
+                # here, so a block straddling the zone's start is reached through the zone's
+                # first PFN and a block wholly outside it is skipped
+                first = max(q, z.start_pfn)
+                if first < min(q + pbn, z.end_pfn):
+                    unset_migratetype_isolate(z, first, migratetype)
                 q += pbn
             emit(z, "start_isolate_page_range", start_pfn, end_pfn,
                  f"the block at PFN {pfn} could not be isolated, so the "
@@ -341,6 +365,9 @@ def undo_isolate_page_range(z: Zone, start_pfn: int, end_pfn: int, migratetype: 
     Always returns 0.  ``bulk``: runs of plain blocks in one step (see
     :func:`start_isolate_page_range`).
     """
+    start_pfn, end_pfn, migratetype, bulk = check_args(
+        z, start_pfn=start_pfn, end_pfn=end_pfn, migratetype=migratetype, bulk=bulk)
+    _not_isolate(migratetype)
     _check_block_aligned(z, start_pfn, end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
@@ -368,12 +395,14 @@ def __test_page_isolated_in_pageblock(z: Zone, pfn: int, end_pfn: int) -> tuple[
     exactly when every page is a hole or inside a free block whose head is
     in the range and the first page is not a free block's tail.
     """
+    pfn, end_pfn = check_args(z, start_pfn=pfn, end_pfn=end_pfn)
     s = z.start_pfn
     if end_pfn <= pfn:
         return True, pfn
-    if pfn < s:
-        return False, pfn  # no page here outside the zone: the walk stops at once
-    lo, hi = pfn - s, min(end_pfn, z.end_pfn) - s
+    # PFNs outside the zone have no page: invalid, stepped over one by one
+    lo, hi = max(pfn, s) - s, min(end_pfn, z.end_pfn) - s
+    if hi <= lo:
+        return True, end_pfn
     orders = z.order[lo:hi].astype(np.int64)
     heads = np.flatnonzero(orders >= 0)
     ends = heads + (1 << orders[heads])
@@ -384,8 +413,6 @@ def __test_page_isolated_in_pageblock(z: Zone, pfn: int, end_pfn: int) -> tuple[
     ok = covered | (z.kind[lo:hi] == HOLE)
     bad = np.flatnonzero(~ok)
     if bad.size == 0:
-        if end_pfn > z.end_pfn:
-            return False, z.end_pfn
         return True, end_pfn
     # the walk stops at the first page that is not free-or-hole
     return False, s + lo + int(bad[0])
@@ -400,6 +427,7 @@ def test_pages_isolated(z: Zone, start_pfn: int, end_pfn: int) -> int:
     walk over free blocks must reach ``end_pfn``.  Free pages still on a
     per-CPU list, pages in a pagevec and allocated pages all fail it.
     """
+    start_pfn, end_pfn = check_args(z, start_pfn=start_pfn, end_pfn=end_pfn)
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
     while pfn < end_pfn:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .argcheck import ArgTypeError
+
 __all__ = [
     "BLOCK_CHARS",
     "KINDS",
@@ -71,13 +73,18 @@ def kind_codes(pages: str | bytes | np.ndarray, start_pfn: int = 0) -> np.ndarra
         codes = np.frombuffer(raw, dtype=np.uint8).copy()
     elif isinstance(pages, bytes | bytearray):
         codes = np.frombuffer(bytes(pages), dtype=np.uint8).copy()
-    else:
-        codes = np.asarray(pages)
+    elif isinstance(pages, np.ndarray):
+        codes = pages
         if codes.dtype != np.uint8:
-            if codes.dtype.kind not in "iu" or (codes.size and (codes.min() < 0 or codes.max() > 255)):
-                raise ValueError(f"kinds must be uint8 character codes, got dtype {codes.dtype}")
+            if codes.dtype.kind not in "iu":
+                raise ArgTypeError(f"kinds must be uint8 character codes, got dtype {codes.dtype}")
+            if codes.size and (codes.min() < 0 or codes.max() > 255):
+                raise ValueError(f"kinds must be uint8 character codes, got values "
+                                 f"{int(codes.min())}..{int(codes.max())}")
             codes = codes.astype(np.uint8)
         codes = np.ascontiguousarray(codes)
+    else:
+        raise ArgTypeError(f"a map must be a str, bytes or a uint8 array, not {type(pages).__name__}")
     if codes.ndim != 1:
         raise ValueError(f"a map is one-dimensional, got shape {codes.shape}")
     if codes.size == 0:
@@ -102,14 +109,16 @@ def block_codes(blocks: str | np.ndarray, nblocks: int) -> np.ndarray:
             i = int(bad[0])
             raise ValueError(f"unknown pageblock character {blocks[i]!r} at block {i}; "
                              f"valid characters are {BLOCK_CHARS!r}")
-    else:
+    elif isinstance(blocks, np.ndarray | list | tuple):
         codes = np.asarray(blocks)
         if codes.dtype.kind not in "iu" or codes.ndim != 1:
-            raise ValueError(f"blocks must be a string or a 1-D integer array, got {codes.dtype}")
+            raise ArgTypeError(f"blocks must be a string or a 1-D integer array, not {blocks!r}")
         if codes.size and (codes.min() < 0 or codes.max() >= len(BLOCK_CHARS)):
             raise ValueError(f"pageblock migratetype values must be in 0..5, got "
                              f"{int(codes.min())}..{int(codes.max())}")
         codes = codes.astype(np.uint8)
+    else:
+        raise ArgTypeError(f"blocks must be a string or a 1-D integer array, not {blocks!r}")
     if codes.size != nblocks:
         raise ValueError(f"blocks has {codes.size} entries but the zone overlaps {nblocks} pageblocks")
     return codes.copy()

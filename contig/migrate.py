@@ -13,7 +13,9 @@ Models, Linux v4.4:
 Simplified: no ``too_many_isolated()`` throttling, no balloon or non-LRU
 movable pages (4.8+ anyway), no writeback or page locks: a page migrates on
 the first try unless the caller names it in ``busy_pfns`` (then every try
-returns -EAGAIN, like a page stuck under writeback).  Migration targets come
+returns -EAGAIN, like a page stuck under writeback; the kernel would wait for
+the lock or the writeback from the third pass on; a busy clean page-cache
+page is not dropped either, see :func:`reclaim_clean_pages_from_list`).  Migration targets come
 from an ordinary order-0 MOVABLE allocation with no watermarks, reclaim or
 compaction: it fails (-ENOMEM) only when no free page is left outside the
 isolated blocks.  Page contents are not modelled: a migrated page's new
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .argcheck import ArgTypeError, check_args
 from .buddy import split_free_page
 from .pcp import __free_page, buffered_rmqueue, free_hot_cold_page, putback_lru_page
 from .trace import emit
@@ -76,12 +79,29 @@ class CompactControl:
     deferred: list[int] = field(default_factory=list)   # bulk: freed pages not yet in the buddy
 
 
+def _cc(cc: object) -> Zone:
+    """The zone of a CompactControl; ArgTypeError for anything else."""
+    if not isinstance(cc, CompactControl):
+        raise ArgTypeError(f"cc must be a CompactControl, not {type(cc).__name__}")
+    return cc.zone
+
+
+def _zone_range(z: Zone, start_pfn: int, end_pfn: int) -> tuple[int, int]:
+    """Check a PFN range that must lie inside the zone (the scanners index its arrays)."""
+    start_pfn, end_pfn = check_args(z, start_pfn=start_pfn, end_pfn=end_pfn)
+    if not z.start_pfn <= start_pfn <= end_pfn <= z.end_pfn:
+        raise ValueError(f"[start_pfn, end_pfn) = [{start_pfn}, {end_pfn}) is not inside zone "
+                         f"{z.name} [{z.start_pfn}, {z.end_pfn})")
+    return start_pfn, end_pfn
+
+
 def pageblock_pfn_to_page(z: Zone, start_pfn: int, end_pfn: int) -> int | None:
     """``start_pfn`` if both it and ``end_pfn - 1`` are valid pages of the zone, else None.
 
     Models pageblock_pfn_to_page(), mm/compaction.c, v4.4 (it uses
     pfn_valid(), so a hole at either end makes the whole window unusable).
     """
+    start_pfn, end_pfn = check_args(z, start_pfn=start_pfn, end_pfn=end_pfn)
     if not (z.pfn_valid(start_pfn) and z.pfn_valid(end_pfn - 1)):
         return None
     return start_pfn
@@ -97,6 +117,7 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
     COMPACT_CLUSTER_MAX pages.  Each page taken goes to the list head.
     Returns the next PFN to scan.
     """
+    low_pfn, end_pfn = _zone_range(_cc(cc), low_pfn, end_pfn)
     z = cc.zone
     s = z.start_pfn
     lo, hi = low_pfn - s, end_pfn - s
@@ -110,7 +131,9 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
     pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1)
-    ok = lru & ~compound & ~pinned
+    # __isolate_lru_page() takes a reference with get_page_unless_zero(): a page
+    # bad_page() left on the LRU with count 0 is not taken
+    ok = lru & ~compound & ~pinned & (z.count[lo:hi] > 0)
     room = COMPACT_CLUSTER_MAX - cc.nr_migratepages
     take = np.flatnonzero(ok)[:room]
     stop = hi if take.size < room else lo + int(take[-1]) + 1
@@ -142,6 +165,7 @@ def isolate_migratepages_range(cc: CompactControl, start_pfn: int, end_pfn: int)
     whose first or last page is invalid is skipped.  Returns the next PFN
     to scan (never 0 here: the model's fatal signal is seen by the caller).
     """
+    start_pfn, end_pfn = _zone_range(_cc(cc), start_pfn, end_pfn)
     z = cc.zone
     pbn = z.geometry.pageblock_nr_pages
     pfn = start_pfn
@@ -163,15 +187,28 @@ def reclaim_clean_pages_from_list(cc: CompactControl) -> int:
     Models reclaim_clean_pages_from_list() and the part of
     shrink_page_list() it relies on, mm/vmscan.c, v4.4.  Clean file pages
     (``F``) leave the page cache and are freed (cold, in ascending PFN
-    order here); they land on the Isolate lists.  Returns the number freed.
+    order here); they land on the Isolate lists.  A clean page named in
+    ``busy_pfns`` (locked, or under writeback) is kept: shrink_page_list()
+    keeps a page it cannot trylock_page() and, in this direct reclaim, a
+    page under writeback (it marks it PageReclaim and moves on).  Kept
+    pages are added to the head of shrink_page_list()'s return list one by
+    one and that list is spliced back at the head of the migration list,
+    so they come first, in reverse order; they then go through
+    migrate_pages() like any other page.  Returns the number freed.
     """
+    _cc(cc)
     z = cc.zone
     s = z.start_pfn
     clean = [p for p in cc.migratepages if z.kind[p - s] == ord("F")]
     if not clean:
         return 0
-    keep = [p for p in cc.migratepages if z.kind[p - s] != ord("F")]
-    cc.migratepages[:] = keep
+    kept = [p for p in clean if p in cc.busy_pfns]
+    if kept:
+        clean = [p for p in clean if p not in cc.busy_pfns]
+    others = [p for p in cc.migratepages if z.kind[p - s] != ord("F")]
+    cc.migratepages[:] = kept[::-1] + others
+    if not clean:
+        return 0
     if cc.bulk and all(int(z.pb[z.block_index(p)]) == MigrateType.ISOLATE for p in clean):
         idx = np.asarray(clean, dtype=np.int64) - s
         z.count[idx] = 0
@@ -195,6 +232,7 @@ def alloc_migrate_target(z: Zone, pfn: int) -> int | None:
     list, then the Movable free lists, the CMA lists, and the fallback
     types.  Isolated blocks are never used.  No watermarks (simplified).
     """
+    (pfn,) = check_args(z, pfn=pfn)
     new = buffered_rmqueue(z, 0, MigrateType.MOVABLE)
     if new is None:
         return None
@@ -219,6 +257,9 @@ def unmap_and_move(cc: CompactControl, pfn: int) -> int:
     putback_lru_page() too: used, it joins the LRU on the next flush;
     unused, that flush frees it.
     """
+    (pfn,) = check_args(_cc(cc), pfn=pfn)
+    if pfn not in cc.migratepages:
+        raise ValueError(f"pfn: PFN {pfn} is not on the migration list")
     z = cc.zone
     s = z.start_pfn
     new = alloc_migrate_target(z, pfn)
@@ -233,6 +274,7 @@ def unmap_and_move(cc: CompactControl, pfn: int) -> int:
         z.flags[j] = z.flags[i] & PG_ANON
         z.count[j] += 1          # the mapping now holds the new page
         z.count[i] -= 1          # and no longer the old one
+        z.flags[i] &= 0xFF ^ PG_ANON   # the old page is unmapped (mapcount 0)
         z.touch(i)
         z.touch(j)
         cc.migrated[pfn] = new
@@ -253,6 +295,7 @@ def migrate_pages(cc: CompactControl) -> int:
     pages stay on the list.  -ENOMEM (no target page) stops at once with
     the rest still on the list.
     """
+    _cc(cc)
     if cc.bulk and _migrate_batch_bulk(cc):
         return 0
     nr_failed = 0
@@ -357,7 +400,7 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int) -> bool:
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
     pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1) & valid
-    cand = np.flatnonzero(lru & ~compound & ~pinned & valid)
+    cand = np.flatnonzero(lru & ~compound & ~pinned & valid & (z.count[lo:hi] > 0))
     is_file = kind[cand] == ord("F")
     n_move = int((~is_file).sum())
     if n_move and not available_movable(z, n_move):
@@ -415,6 +458,7 @@ def putback_movable_pages(cc: CompactControl) -> None:
 
     Models putback_movable_pages(), mm/migrate.c, v4.4.
     """
+    _cc(cc)
     z = cc.zone
     for pfn in list(cc.migratepages):
         cc.migratepages.remove(pfn)
@@ -433,6 +477,9 @@ def isolate_freepages_block(cc: CompactControl, start_pfn: int, end_pfn: int,
     the scan, and then the block counts as 0 pages taken (the caller frees
     what was taken).
     """
+    start_pfn, end_pfn = _zone_range(_cc(cc), start_pfn, end_pfn)
+    if not isinstance(freelist, list):
+        raise ArgTypeError(f"freelist must be a list, not {freelist!r}")
     z = cc.zone
     s = z.start_pfn
     blockpfn = start_pfn
@@ -457,6 +504,9 @@ def release_freepages(z: Zone, freelist: list[range]) -> int:
     Models release_freepages(), mm/compaction.c, v4.4.  ``freelist`` holds
     the pages in chunks, oldest first, each chunk head first.
     """
+    check_args(z)
+    if not isinstance(freelist, list):
+        raise ArgTypeError(f"freelist must be a list, not {freelist!r}")
     high = 0
     for chunk in reversed(freelist):
         for pfn in chunk:
@@ -474,6 +524,7 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
     ``>= end_pfn`` (more when ``end_pfn`` falls inside a free block), or 0
     after giving everything back when some page could not be taken.
     """
+    start_pfn, end_pfn = _zone_range(_cc(cc), start_pfn, end_pfn)
     z = cc.zone
     pbn = z.geometry.pageblock_nr_pages
     freelist: list[range] = []

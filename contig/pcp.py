@@ -20,11 +20,14 @@ ignores watermarks and never reclaims or compacts.
 
 from __future__ import annotations
 
+from .argcheck import ArgTypeError, check_args
 from .buddy import (
     __free_one_page,
     __free_pages_ok,
     __rmqueue,
+    bad_page,
     free_one_page,
+    free_pages_check,
     free_pages_prepare,
     prep_pcp_page,
 )
@@ -42,6 +45,7 @@ from .zone import (
     PVEC,
     MigrateType,
     Zone,
+    check_pcp,
 )
 
 __all__ = [
@@ -68,20 +72,25 @@ ISOLATE = int(MigrateType.ISOLATE)
 def set_pcp(z: Zone, high: int, batch: int) -> None:
     """Set the per-CPU ``high`` and ``batch`` (what percpu_pagelist_fraction would do).
 
-    :raises ValueError: unless ``batch >= 1`` and ``high`` is 0 or at least
-        ``batch`` (other settings would make the kernel's bulk free spin).
+    Models pageset_update(), mm/page_alloc.c, v4.4.  The pair must keep the
+    rule pageset_update() states (see :func:`contig.zone.check_pcp`):
+    ``1 <= batch <= high``, or ``high == 0`` with ``batch == 1``.
+
+    :raises ValueError: any other pair (with ``batch > high`` the kernel's
+        bulk free would spin for ever); the zone is then unchanged.
     """
-    for name, v in (("high", high), ("batch", batch)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise ValueError(f"pcp {name} must be a non-negative int, not {v!r}")
-    if batch < 1 or (high != 0 and high < batch):
-        raise ValueError(f"pcp batch must be >= 1 and high 0 or >= batch; got high={high} batch={batch}")
-    z.pcp_high = high
-    z.pcp_batch = batch
+    if not isinstance(z, Zone):
+        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
+    z.pcp_high, z.pcp_batch = check_pcp(high, batch)
+
+
+def _check_why(why: object) -> None:
+    if why is not None and not isinstance(why, str):
+        raise ArgTypeError(f"why must be a str or None, not {why!r}")
 
 
 # ---------------------------------------------------------------- per-CPU free lists
-def free_pcppages_bulk(z: Zone, count: int) -> None:
+def free_pcppages_bulk(z: Zone, count: int) -> int:
     """Give ``count`` pages from the per-CPU lists back to the buddy allocator.
 
     Models free_pcppages_bulk(), mm/page_alloc.c, v4.4: round-robin over the
@@ -89,13 +98,22 @@ def free_pcppages_bulk(z: Zone, count: int) -> None:
     a list found empty makes the next non-empty one give more pages.  Each
     page is freed with its remembered migratetype, re-read from the
     pageblock while any pageblock is isolated.  The caller adjusts
-    ``pcp->count``.
+    ``pcp->count`` by the pages freed, which this returns.
+
+    The kernel relies on its callers never asking for more pages than the
+    lists hold (:func:`set_pcp` keeps batch <= high); were they to, its
+    search for a non-empty list would spin for ever.  The model stops when
+    the lists are empty instead, so no setting can hang it.
     """
+    (count,) = check_args(z, count=count)
     s = z.start_pfn
     mt_list = 0
     batch_free = 0
     to_free = count
+    heads = [z.pcp_sentinel(t) for t in range(MIGRATE_PCPTYPES)]
     while to_free:
+        if all(list_empty(z, h) for h in heads):
+            break
         while True:
             batch_free += 1
             mt_list += 1
@@ -121,6 +139,7 @@ def free_pcppages_bulk(z: Zone, count: int) -> None:
             batch_free -= 1
             if not batch_free or list_empty(z, head):
                 break
+    return count - to_free
 
 
 def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
@@ -131,6 +150,7 @@ def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
     HighAtomic and CMA pages use the Movable list.  Hot pages go to the
     head, cold to the tail.  When ``count >= high``, ``batch`` pages go back.
     """
+    pfn, cold = check_args(z, pfn=pfn, cold=cold)
     i = pfn - z.start_pfn
     mt = int(z.pb[z.block_index(pfn)])
     if mt == ISOLATE:
@@ -148,17 +168,16 @@ def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
         list_add(z, i, z.pcp_sentinel(lst))
     z.pcp_count += 1
     if z.pcp_count >= z.pcp_high:
-        batch = z.pcp_batch
-        free_pcppages_bulk(z, batch)
-        z.pcp_count -= batch
+        z.pcp_count -= free_pcppages_bulk(z, z.pcp_batch)
 
 
 def drain_local_pages(z: Zone) -> int:
     """Models drain_local_pages() / drain_pages_zone(), mm/page_alloc.c, v4.4. Returns pages drained."""
+    check_args(z)
     n = z.pcp_count
     if n:
-        free_pcppages_bulk(z, n)
-        z.pcp_count = 0
+        n = free_pcppages_bulk(z, n)
+        z.pcp_count -= n
     return n
 
 
@@ -169,6 +188,8 @@ def drain_all_pages(z: Zone, *, why: str | None = None) -> int:
     no IPIs).  Pages of isolated pageblocks land on the Isolate lists.
     Emits a ``drain_all_pages`` event when it drained something.
     """
+    check_args(z)
+    _check_why(why)
     n = drain_local_pages(z)
     if n:
         emit(z, "drain_all_pages", None, None,
@@ -221,6 +242,9 @@ def buffered_rmqueue(z: Zone, order: int, migratetype: int, cold: bool = False) 
     (tail for cold); higher orders straight from the buddy lists.
     The page is not yet prepared for its user.
     """
+    order, migratetype, cold = check_args(z, order=order, migratetype=migratetype, cold=cold)
+    if migratetype >= MIGRATE_PCPTYPES:
+        raise ValueError(f"migratetype must be UNMOVABLE, MOVABLE or RECLAIMABLE, not {migratetype!r}")
     if order == 0:
         head = z.pcp_sentinel(migratetype)
         if list_empty(z, head):
@@ -248,12 +272,14 @@ def alloc_pages(z: Zone, order: int = 0, migratetype: int = MigrateType.MOVABLE,
     ``U``/``X`` do not; for order > 0 every page gets its own reference (as
     after split_page()), so the block can be freed page by page.
     """
-    if kind not in "MFPUX" or len(kind) != 1:
+    order, mt = check_args(z, order=order, migratetype=migratetype)
+    if not isinstance(kind, str):
+        raise ArgTypeError(f"kind must be a map character, not {kind!r}")
+    if len(kind) != 1 or kind not in "MFPUX":
         raise ValueError(f"alloc_pages can give pages of kind M, F, P, U or X, not {kind!r}")
-    if not 0 <= order < z.geometry.max_order:
-        raise ValueError(f"order {order} is outside 0..{z.geometry.max_order - 1}")
-    if int(migratetype) not in (0, 1, 2):
+    if mt not in (0, 1, 2):
         raise ValueError(f"allocations are MOVABLE, UNMOVABLE or RECLAIMABLE, not {migratetype!r}")
+    migratetype = mt
     pfn = buffered_rmqueue(z, order, int(migratetype))
     if pfn is None:
         return None
@@ -267,40 +293,89 @@ def alloc_pages(z: Zone, order: int = 0, migratetype: int = MigrateType.MOVABLE,
 
 
 # ---------------------------------------------------------------- references
-def __free_pages(z: Zone, pfn: int, order: int) -> None:
+def _leave_pagevec(z: Zone, i: int) -> None:
+    """Unlink a page from the LRU-add pagevec before it is freed by someone else.
+
+    Only reachable when a caller drops a reference it did not own (the
+    pagevec's).  The kernel's pagevec is an array and would keep a stale
+    pointer to the freed page; the model's pagevec is a list threaded
+    through the same links as the free lists, so the page must leave it
+    first or the lists would be corrupted.
+    """
+    if z.kind[i] == PVEC:
+        list_del(z, i)
+
+
+def __free_pages(z: Zone, pfn: int, order: int, *, log: list[str] | None = None) -> None:
     """Drop a reference to the block at ``pfn``; free it when it reaches zero.
 
     Models __free_pages(), mm/page_alloc.c, v4.4: order 0 goes through the
-    per-CPU lists, higher orders straight to the buddy.
+    per-CPU lists, higher orders straight to the buddy.  At zero,
+    free_pages_prepare() runs free_pages_check() on every page of the
+    block: a page with a mapping, a mapcount, PG_lru or PG_reserved goes to
+    :func:`contig.buddy.bad_page` (its lines are appended to ``log``) and
+    the block is not freed.  The caller of __free_pages() never clears
+    those (put_page() would take PG_lru off, __free_pages() does not).
+
+    Simplified: a page that has no reference left (a free page, a tail of
+    a compound page, a page bad_page() already left at 0) is left alone:
+    the kernel's put_page_testzero() would underflow its count
+    (VM_BUG_ON_PAGE with CONFIG_DEBUG_VM).
     """
+    pfn, order = check_args(z, pfn=pfn, order=order)
+    if log is not None and not isinstance(log, list):
+        raise ArgTypeError(f"log must be a list, not {log!r}")
     i = pfn - z.start_pfn
+    if z.count[i] <= 0:
+        return
     z.count[i] -= 1
     z.touch(i)
     if z.count[i] == 0:
+        bad = [(p, r) for p in range(pfn, pfn + (1 << order))
+               if (r := free_pages_check(z, p)) is not None]
+        if bad:
+            for p, r in bad:
+                lines = bad_page(z, p, r)
+                if log is not None:
+                    log.extend(lines)
+                emit(z, "bad_page", p, p + 1,
+                     f"PFN {p} reached reference count 0 but free_pages_check() objects ({r}): "
+                     "the kernel reports a bad page and leaves it out of the free lists",
+                     reason=r, line=lines[0])
+            return
+        _leave_pagevec(z, i)
         if order == 0:
             free_hot_cold_page(z, pfn, False)
         else:
             __free_pages_ok(z, pfn, order)
 
 
-def __free_page(z: Zone, pfn: int) -> None:
+def __free_page(z: Zone, pfn: int, *, log: list[str] | None = None) -> None:
     """Models __free_page(): ``__free_pages(page, 0)``."""
-    __free_pages(z, pfn, 0)
+    __free_pages(z, pfn, 0, log=log)
 
 
 def put_page(z: Zone, pfn: int) -> None:
     """Drop one reference; free the page (or its compound page) at zero.
 
     Models put_page(), mm/swap.c, v4.4.  A compound page's reference lives
-    in its head and the whole compound page is freed at once.
+    in its head and the whole compound page is freed at once.  The model's
+    put_page() is the owner's last release: it stands for unmapping the
+    page (or removing it from the page cache) and __page_cache_release()
+    taking it off the LRU, so the page passes free_pages_check().  A page
+    with no reference left is left alone.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     h = pfn - z.start_pfn
     if z.flags[h] & PG_TAIL:
         order = int(z.comp[h])
         h = ((pfn >> order) << order) - z.start_pfn
+    if z.count[h] <= 0:
+        return          # no reference to drop (the kernel would underflow: VM_BUG_ON_PAGE)
     z.count[h] -= 1
     z.touch(h)
     if z.count[h] == 0:
+        _leave_pagevec(z, h)
         if z.flags[h] & PG_HEAD:
             __free_pages_ok(z, z.start_pfn + h, int(z.comp[h]))
         else:
@@ -327,8 +402,10 @@ def __pagevec_lru_add(z: Zone) -> int:
     for i in pages:
         z.flags[i] |= PG_LRU
         z.kind[i] = ord("M") if z.kind[i] == PVEC else z.kind[i]
-        z.count[i] -= 1
         z.touch(i)
+        if z.count[i] <= 0:
+            continue    # a page bad_page() left at 0: release_pages() would underflow it
+        z.count[i] -= 1
         if z.count[i] == 0:
             z.flags[i] &= 0xFF ^ PG_LRU
             to_free.append(i)
@@ -343,6 +420,7 @@ def __lru_cache_add(z: Zone, pfn: int) -> None:
     Models __lru_cache_add(), mm/swap.c, v4.4: a full pagevec (14 pages)
     is first flushed to the LRU.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     i = pfn - z.start_pfn
     z.count[i] += 1
     head = z.pvec_sentinel
@@ -364,6 +442,7 @@ def putback_lru_page(z: Zone, pfn: int) -> None:
 
     Models putback_lru_page(), mm/vmscan.c, v4.4.
     """
+    (pfn,) = check_args(z, pfn=pfn)
     __lru_cache_add(z, pfn)
     i = pfn - z.start_pfn
     z.count[i] -= 1
@@ -377,6 +456,8 @@ def lru_add_drain_all(z: Zone, *, why: str | None = None) -> int:
     LRU join it; pages whose last reference was the pagevec are freed.
     Emits an ``lru_add_drain_all`` event when the pagevec was not empty.
     """
+    check_args(z)
+    _check_why(why)
     head = z.pvec_sentinel
     if list_empty(z, head):
         return 0

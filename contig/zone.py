@@ -8,7 +8,9 @@ allocator reads (include/linux/mmzone.h, include/linux/mm_types.h, Linux v4.4):
 * ``order``: ``page_private()`` of a PageBuddy head, -1 everywhere else
   (``order >= 0`` *is* PageBuddy);
 * ``count``: the raw reference count ``_count`` (tails of compound pages 0);
-* ``flags``: PG_lru, PG_head, PG_tail, PG_reserved, anon;
+* ``flags``: PG_lru, PG_head, PG_tail, PG_reserved, anon (a mapped anonymous
+  page: mapcount 1), and the model's PG_BAD (bad_page() left the page out of
+  the free lists);
 * ``comp``: the compound order on every page of a compound page, else -1;
 * ``mtype``: for a PageBuddy head, the migratetype of the free list it is
   on; for a page on a per-CPU list, the migratetype remembered by
@@ -38,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from .argcheck import MAX_PFN, ArgTypeError, check_int
 from .geometry import Geometry
 from .mapfmt import BLOCK_CHARS, aligned_blocks, block_codes, kind_codes
 
@@ -47,6 +50,7 @@ __all__ = [
     "MigrateType",
     "Zone",
     "ZoneCheckError",
+    "check_pcp",
     "zone_batchsize",
 ]
 
@@ -87,6 +91,9 @@ PG_HEAD = 2
 PG_TAIL = 4
 PG_RESERVED = 8
 PG_ANON = 16
+#: Model-only bit: the page went through bad_page() (free_pages_check() failed when its
+#: reference count reached zero) and was left out of the free lists, as v4.4 leaves it.
+PG_BAD = 32
 
 C = {c: ord(c) for c in ".MFPURTHpvX#"}
 FREE, PCP, HOLE, PVEC, OWNED = C["."], C["p"], C["#"], C["v"], C["X"]
@@ -113,6 +120,36 @@ def zone_batchsize(managed_pages: int) -> int:
     return (1 << (x.bit_length() - 1)) - 1
 
 
+#: ``PAGE_SHIFT * 8``: the largest batch pageset_set_high() gives (4 KiB pages).
+PCP_HIGH_BATCH_CAP = 12 * 8
+
+
+def check_pcp(high: Any, batch: Any) -> tuple[int, int]:
+    """Check a per-CPU ``(high, batch)`` pair; return it as Python ints.
+
+    What v4.4 can set (mm/page_alloc.c): pageset_set_batch(b) gives
+    ``(6*b, max(1, b))`` (boot, from zone_batchsize(); b = 0 gives high 0,
+    batch 1), pageset_set_high(h) gives ``(h, min(max(1, h // 4), 96))``
+    (the percpu_pagelist_fraction sysctl), and pageset_update() states the
+    rule both keep: batch is never above high.  The model accepts every pair
+    that keeps that rule: ``batch >= 1`` and either ``batch <= high`` or
+    ``high == 0`` with ``batch == 1``.  Any other pair would make
+    free_hot_cold_page() ask free_pcppages_bulk() for more pages than the
+    per-CPU lists hold (the kernel would spin there for ever).
+
+    :raises ArgTypeError: a value that is not an int.
+    :raises ValueError: naming the pair, when the rule is broken.
+    """
+    h = check_int("pcp high", high, lo=0, hi=MAX_PFN)
+    b = check_int("pcp batch", batch, lo=1, hi=MAX_PFN)
+    if not (b <= h or (h == 0 and b == 1)):
+        raise ValueError(
+            f"pcp high={h}, batch={b} is not a per-CPU setting v4.4 can have: pcp batch must be "
+            f"between 1 and high (or high 0 with batch 1); the kernel sets (6*b, b) or "
+            f"(h, max(1, h/4))")
+    return h, b
+
+
 _PFN_ARRAYS = ("kind", "order", "count", "flags", "comp", "mtype")
 _LINK_ARRAYS = ("next", "prev")
 _SCALARS = ("nr_free_pages", "nr_free_drift", "nr_isolate_pageblock", "nr_isolate_extra",
@@ -124,7 +161,9 @@ class Zone:
     """A zone of ``spanned_pages`` PFNs starting at ``start_pfn``.
 
     Build one with :meth:`from_map` or :meth:`from_arrays`.  Every PFN-taking
-    method raises ``ValueError`` for a PFN outside the zone.
+    method raises ``ValueError`` for a PFN outside the zone, and
+    :class:`~contig.argcheck.ArgTypeError` (a ValueError and a TypeError)
+    for a PFN that is not an int; nothing is changed then.
     """
 
     kind: np.ndarray
@@ -156,14 +195,21 @@ class Zone:
         ``T`` / ``H`` runs are cut into naturally aligned compound pages of
         order 1 .. ``max_order-1``.
 
+        ``pcp_high`` / ``pcp_batch``: the per-CPU setting (see
+        :func:`check_pcp`); give one and the other follows as v4.4 derives it
+        (pageset_set_high(): batch = clamp(high/4, 1, 96); pageset_set_batch():
+        high = 6 * batch); give none and zone_batchsize() decides.
+
         :raises ValueError: unknown character, wrong ``blocks`` length, a
-            ``T``/``H`` run that cannot be cut, a bad ``start_pfn``.
+            ``T``/``H`` run that cannot be cut (a compound page of order >=
+            ``max_order`` included), a bad ``start_pfn`` (negative, or the zone
+            reaching past :data:`~contig.argcheck.MAX_PFN`), a per-CPU pair
+            v4.4 cannot have; ArgTypeError for a value of the wrong type.
         """
         if not isinstance(pages, str | bytes | bytearray):
-            raise ValueError(f"pages must be a map string, not {type(pages).__name__}")
-        if not isinstance(start_pfn, int | np.integer) or start_pfn < 0:
-            raise ValueError(f"start_pfn must be a non-negative int, not {start_pfn!r}")
-        codes = kind_codes(pages, int(start_pfn))
+            raise ArgTypeError(f"pages must be a map string, not {type(pages).__name__}")
+        start_pfn = check_int("start_pfn", start_pfn, lo=0, hi=MAX_PFN - 1)
+        codes = kind_codes(pages, start_pfn)
         return cls.from_arrays(codes, blocks, geometry=geometry, start_pfn=start_pfn, name=name,
                                pcp_high=pcp_high, pcp_batch=pcp_batch)
 
@@ -180,21 +226,30 @@ class Zone:
         """
         g = geometry if geometry is not None else Geometry()
         if not isinstance(g, Geometry):
-            raise ValueError(f"geometry must be a Geometry, not {g!r}")
-        if not isinstance(start_pfn, int | np.integer) or start_pfn < 0:
-            raise ValueError(f"start_pfn must be a non-negative int, not {start_pfn!r}")
-        start_pfn = int(start_pfn)
+            raise ArgTypeError(f"geometry must be a Geometry, not {g!r}")
+        start_pfn = check_int("start_pfn", start_pfn, lo=0, hi=MAX_PFN - 1)
+        if not isinstance(name, str):
+            raise ArgTypeError(f"name must be a str, not {name!r}")
         codes = kind_codes(kinds, start_pfn)
         n = codes.size
+        if start_pfn + n > MAX_PFN:
+            raise ValueError(f"the zone [{start_pfn}, {start_pfn + n}) runs past the largest PFN "
+                             f"the model takes ({MAX_PFN - 1})")
         pbo = g.pageblock_order
         nblocks = ((start_pfn + n - 1) >> pbo) - (start_pfn >> pbo) + 1
         if blocks is None:
             pb = np.full(nblocks, int(MigrateType.MOVABLE), dtype=np.uint8)
         else:
             pb = block_codes(blocks, nblocks)
-        for name_, v in (("pcp_high", pcp_high), ("pcp_batch", pcp_batch)):
-            if v is not None and (not isinstance(v, int | np.integer) or v < 0):
-                raise ValueError(f"{name_} must be a non-negative int, not {v!r}")
+        if pcp_high is not None or pcp_batch is not None:
+            # one given: the other as the kernel would derive it (pageset_set_high / _set_batch)
+            if pcp_batch is None:
+                hi_ = check_int("pcp_high", pcp_high, lo=0, hi=MAX_PFN)
+                pcp_batch = min(max(1, hi_ // 4), PCP_HIGH_BATCH_CAP)
+            elif pcp_high is None:
+                b_ = check_int("pcp_batch", pcp_batch, lo=1, hi=MAX_PFN)
+                pcp_high = 6 * b_
+            pcp_high, pcp_batch = check_pcp(pcp_high, pcp_batch)
 
         z = cls.__new__(cls)
         z.geometry = g
@@ -227,7 +282,13 @@ class Zone:
             mask = codes == C[ch]
             if not mask.any():
                 continue
-            heads, orders, left = aligned_blocks(mask, start_pfn, max(g.max_order - 1, 1), 1)
+            if g.max_order - 1 < 1:
+                i = int(np.flatnonzero(mask)[0])
+                raise ValueError(
+                    f"the {ch!r} page at PFN {start_pfn + i} would be a compound page of order >= 1, "
+                    f"but max_order={g.max_order} allows buddy orders 0..{g.max_order - 1} only "
+                    f"(a compound page of order >= max_order cannot come from the buddy allocator)")
+            heads, orders, left = aligned_blocks(mask, start_pfn, g.max_order - 1, 1)
             if left.any():
                 i = int(np.flatnonzero(left)[0])
                 lo = i
@@ -288,8 +349,8 @@ class Zone:
 
         managed = int(n - (codes == HOLE).sum() - (codes == C["R"]).sum())
         batch = zone_batchsize(managed)
-        z.pcp_high = 6 * batch if pcp_high is None else int(pcp_high)
-        z.pcp_batch = max(1, batch) if pcp_batch is None else max(1, int(pcp_batch))
+        z.pcp_high = 6 * batch if pcp_high is None else pcp_high
+        z.pcp_batch = max(1, batch) if pcp_batch is None else pcp_batch
         return z
 
     def _init_sentinels(self) -> None:
@@ -337,40 +398,70 @@ class Zone:
         """Index of the LRU-add pagevec (kept as a list, in insertion order)."""
         return self.spanned_pages + self.geometry.max_order * NR_MIGRATETYPES + MIGRATE_PCPTYPES
 
-    def off(self, pfn: int) -> int:
-        """Array index of ``pfn``; ValueError if the zone does not span it."""
-        if isinstance(pfn, bool) or not isinstance(pfn, int | np.integer):
-            raise ValueError(f"a PFN must be an int, not {pfn!r}")
-        i = int(pfn) - self.start_pfn
+    def off(self, pfn: int, name: str = "pfn") -> int:
+        """Array index of ``pfn``; ValueError if the zone does not span it.
+
+        :raises ArgTypeError: ``pfn`` is not an int (a bool or a float included).
+        :raises ValueError: the zone does not span ``pfn``; the message names ``name``.
+        """
+        pfn = check_int(name, pfn, what="an int PFN")
+        i = pfn - self.start_pfn
         if not 0 <= i < self.spanned_pages:
-            raise ValueError(f"PFN {int(pfn)} is outside zone {self.name} "
+            raise ValueError(f"{name}: PFN {pfn} is outside zone {self.name} "
                              f"[{self.start_pfn}, {self.end_pfn})")
         return i
 
     def spans(self, pfn: int) -> bool:
-        """``zone_spans_pfn()``."""
+        """``zone_spans_pfn()``.  :raises ArgTypeError: ``pfn`` is not an int."""
+        if not isinstance(pfn, int) or isinstance(pfn, bool):
+            pfn = check_int("pfn", pfn, what="an int PFN")
         return self.start_pfn <= pfn < self.end_pfn
 
     def pfn_valid(self, pfn: int) -> bool:
-        """True if ``pfn`` is in the zone and not a hole (``pfn_valid()``)."""
-        i = int(pfn) - self.start_pfn
+        """True if ``pfn`` is in the zone and not a hole (``pfn_valid()``).
+
+        :raises ArgTypeError: ``pfn`` is not an int.
+        """
+        if not isinstance(pfn, int) or isinstance(pfn, bool):
+            pfn = check_int("pfn", pfn, what="an int PFN")
+        i = pfn - self.start_pfn
         return 0 <= i < self.spanned_pages and self.kind[i] != HOLE
 
     def block_index(self, pfn: int) -> int:
-        """Index into :attr:`pb` of the pageblock holding ``pfn``."""
+        """Index into :attr:`pb` of the pageblock holding ``pfn``.
+
+        :raises ValueError: the zone does not span ``pfn`` (its pageblock
+            bits are not this zone's; a negative index would wrap round to
+            the last pageblock).
+        """
+        if isinstance(pfn, int) and not isinstance(pfn, bool) and self.start_pfn <= pfn < self.end_pfn:
+            p = pfn           # the fast path: internal callers pass Python ints
+        else:
+            p = self.off(pfn) + self.start_pfn
         pbo = self.geometry.pageblock_order
-        return (int(pfn) >> pbo) - (self.start_pfn >> pbo)
+        return (p >> pbo) - (self.start_pfn >> pbo)
 
     def get_pageblock_migratetype(self, pfn: int) -> MigrateType:
-        """Models get_pageblock_migratetype(), include/linux/mmzone.h, Linux v4.4."""
+        """Models get_pageblock_migratetype(), include/linux/mmzone.h, Linux v4.4.
+
+        :raises ValueError: the zone does not span ``pfn``.
+        """
         return MigrateType(int(self.pb[self.block_index(pfn)]))
 
     def set_pageblock_migratetype(self, pfn: int, mt: int) -> None:
         """Models set_pageblock_migratetype(), mm/page_alloc.c, Linux v4.4.
 
-        Simplified: page_group_by_mobility_disabled is always false.
+        Like the kernel's, it changes only the pageblock bits: free pages stay
+        on the lists they are on (callers move them, see
+        :func:`contig.buddy.move_freepages_block`).  Simplified:
+        page_group_by_mobility_disabled is always false.
+
+        :raises ValueError: ``pfn`` outside the zone or ``mt`` not a
+            migratetype (0..5); the zone is then untouched.
         """
-        self.pb[self.block_index(pfn)] = int(mt)
+        b = self.block_index(pfn)
+        m = check_int("migratetype", mt, lo=0, hi=NR_MIGRATETYPES - 1, what="a MigrateType")
+        self.pb[b] = m
         self._pb_dirty = True
 
     # ------------------------------------------------------------ change tracking
@@ -460,14 +551,13 @@ class Zone:
 
     def free_list(self, order: int, mt: int) -> list[int]:
         """Head PFNs on ``free_area[order].free_list[mt]``, from list head to tail."""
-        if not 0 <= order < self.geometry.max_order:
-            raise ValueError(f"order {order} is outside 0..{self.geometry.max_order - 1}")
-        return self.list_pfns(self.free_sentinel(order, MigrateType(mt)))
+        order = check_int("order", order, lo=0, hi=self.geometry.max_order - 1)
+        mt = check_int("migratetype", mt, lo=0, hi=NR_MIGRATETYPES - 1, what="a MigrateType")
+        return self.list_pfns(self.free_sentinel(order, mt))
 
     def pcp_list(self, t: int) -> list[int]:
         """PFNs on the per-CPU list ``t`` (0 Unmovable, 1 Movable, 2 Reclaimable), head first."""
-        if not 0 <= t < MIGRATE_PCPTYPES:
-            raise ValueError(f"per-CPU list {t} is outside 0..2")
+        t = check_int("per-CPU list", t, lo=0, hi=MIGRATE_PCPTYPES - 1)
         return self.list_pfns(self.pcp_sentinel(t))
 
     def pagevec(self) -> list[int]:
@@ -528,6 +618,8 @@ class Zone:
             "compound": ("head" if f & PG_HEAD else "tail" if f & PG_TAIL else None),
             "compound_order": int(self.comp[i]) if self.comp[i] >= 0 else None,
         }
+        if f & PG_BAD:
+            d["bad"] = True     # bad_page() left it out of the free lists
         return d
 
     def nr_free_pages_on_lists(self, include_isolate: bool = False) -> int:
@@ -543,12 +635,12 @@ class Zone:
     def buddyinfo(self, node: int = 0) -> str:
         """This zone's line of /proc/buddyinfo (see :mod:`contig.procfs`)."""
         from .procfs import render_buddyinfo
-        return render_buddyinfo(self, node)
+        return render_buddyinfo(self, check_int("node", node, lo=0))
 
     def pagetypeinfo(self, node: int = 0) -> str:
         """This zone's /proc/pagetypeinfo text (see :mod:`contig.procfs`)."""
         from .procfs import render_pagetypeinfo
-        return render_pagetypeinfo(self, node)
+        return render_pagetypeinfo(self, check_int("node", node, lo=0))
 
     def with_geometry(self, geometry: Geometry) -> Zone:
         """The same pages under another geometry: a what-if for the course.
@@ -567,7 +659,7 @@ class Zone:
             compound pages cannot be cut under it; this zone is untouched.
         """
         if not isinstance(geometry, Geometry):
-            raise ValueError(f"geometry must be a Geometry, not {geometry!r}")
+            raise ArgTypeError(f"geometry must be a Geometry, not {geometry!r}")
         s, n = self.start_pfn, self.spanned_pages
         new, old = geometry.pageblock_order, self.geometry.pageblock_order
         first = np.maximum(np.arange(s >> new, ((s + n - 1) >> new) + 1, dtype=np.int64) << new, s)
@@ -595,6 +687,8 @@ class Zone:
 
     def state_equal(self, other: Zone) -> bool:
         """True if every array, list link and counter equals ``other``'s."""
+        if not isinstance(other, Zone):
+            raise ArgTypeError(f"other must be a Zone, not {type(other).__name__}")
         if (self.geometry, self.start_pfn, self.spanned_pages) != (
                 other.geometry, other.start_pfn, other.spanned_pages):
             return False
@@ -635,7 +729,12 @@ class Zone:
         ``nr_free`` per order, the per-CPU count and ``nr_isolate_pageblock``
         agree with the lists; ``NR_FREE_PAGES`` equals the pages on
         non-Isolate lists less :attr:`nr_free_drift` (the pages the v4.4.0
-        merge quirk leaves uncounted, see :func:`contig.buddy.__free_one_page`).
+        merge quirk leaves uncounted, see :func:`contig.buddy.__free_one_page`);
+        no free block sits on an Isolate list of a pageblock that is not
+        ISOLATE, unless the zone does not span that pageblock to its end (the
+        derivation is in the code: every other list/pageblock mismatch is one
+        v4.4 can leave); no reference count is negative, and a compound head
+        has a reference unless bad_page() left it at 0.
         """
         n = self.spanned_pages
         g = self.geometry
@@ -680,8 +779,11 @@ class Zone:
               - np.bincount(np.minimum(ch + (1 << co), n), minlength=n + 1))
         if (comp != (np.cumsum(cd[:n]) == 1)).any():
             fail("compound pages do not tile the T/H pages")
-        if (self.count[ch] <= 0).any():
-            fail("a compound head has no reference")
+        if (self.count[ch[(self.flags[ch] & PG_BAD) == 0]] <= 0).any():
+            fail("a compound head has no reference")  # unless bad_page() left it so
+        if (self.count < 0).any():
+            neg = self.start_pfn + int(np.flatnonzero(self.count < 0)[0])
+            fail(f"a negative reference count at PFN {neg}")
 
         # lists
         pcp = np.flatnonzero(k == PCP)
@@ -714,6 +816,35 @@ class Zone:
         mts = fo % NR_MIGRATETYPES
         if (self.mtype[heads] != mts).any():
             fail("the cached list migratetype of a free block disagrees with its list")
+        # A free block on an Isolate list whose pageblock is not ISOLATE: v4.4 never
+        # leaves one, except in a pageblock the zone does not span to its end.  Derivation
+        # (mm/page_alloc.c, mm/page_isolation.c, v4.4): a block reaches an Isolate list only
+        # (a) by __free_one_page() with MIGRATE_ISOLATE, which every free path passes only
+        # after reading the pageblock as ISOLATE, and which merges no further than
+        # pageblock_order, so the merged head stays in that pageblock; or (b) by
+        # move_freepages_block() in set_migratetype_isolate(), which moves exactly the blocks
+        # headed in the pageblock it isolates.  A pageblock leaves ISOLATE only through
+        # unset_migratetype_isolate(), which first moves those same blocks back (or takes out
+        # the one free block covering the whole pageblock), or through a type change by the
+        # allocator (change_pageblock_range(), steal_suitable_fallback()) that either covers
+        # the pageblock with the block it allocates or first moves its free blocks.  The
+        # exception: move_freepages_block() moves nothing when the zone does not span the
+        # pageblock's last PFN, so in a partial last pageblock either list can be left.
+        # Other mismatches (Movable/Unmovable/Reclaimable/CMA lists in a pageblock of another
+        # type) are all reachable in 4.4: expand() puts split halves on the requested type's
+        # lists, the 4.4.0 merge ignores the buddy's list, per-CPU pages keep the type they
+        # were freed with, __isolate_free_page() retypes pageblocks without moving anything.
+        pbo = g.pageblock_order
+        on_iso = heads[mts == MigrateType.ISOLATE]
+        if on_iso.size:
+            hp = self.start_pfn + on_iso
+            bt = self.pb[(hp >> pbo) - (self.start_pfn >> pbo)]
+            spanned = (hp | ((1 << pbo) - 1)) < self.end_pfn
+            bad = (bt != MigrateType.ISOLATE) & spanned
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                fail(f"the free block at PFN {int(hp[k])} is on an Isolate list but its pageblock is "
+                     f"{MigrateType(int(bt[k])).name}: v4.4 cannot leave it there")
         counted = int((1 << o[mts != MigrateType.ISOLATE]).sum())
         if counted - self.nr_free_drift != self.nr_free_pages:
             fail(f"NR_FREE_PAGES is {self.nr_free_pages} but the non-Isolate lists hold {counted} "

@@ -115,6 +115,13 @@ class ZoneMachine(RuleBasedStateMachine):
         if r.ok:
             free_contig_range(self.z, start, end - start)
 
+    @rule(data=st.data(), n=st.integers(1, 3))
+    def free_anything(self, data, n):
+        # free_contig_range() on pages nobody allocated: bad pages, WARNs, pagevec pages
+        # (issue 12, B5/B7); the zone must stay consistent and usable
+        pfn = self.z.start_pfn + data.draw(st.integers(0, 31 - n + 1), label="pfn")
+        free_contig_range(self.z, pfn, n)
+
     @invariant()
     def consistent(self):
         if hasattr(self, "z"):
@@ -205,3 +212,48 @@ def test_with_geometry_keeps_every_page_and_round_trips(pages, blocks, max_order
     # the trip only split blocks
     if pageblock_order <= G.pageblock_order:
         assert w.with_geometry(G).state_equal(z)
+
+
+unaligned_maps = st.integers(3, 40).flatmap(
+    lambda n: st.lists(st.sampled_from(list("......MMMFPUUp#v")), min_size=n, max_size=n).map("".join))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(pages=unaligned_maps, start_pfn=st.integers(0, 19), data=st.data(),
+       max_order=st.integers(1, 5), pageblock_order=st.integers(0, 3))
+def test_zones_with_unaligned_ends_stay_consistent(pages, start_pfn, data, max_order, pageblock_order):
+    # issue 12, B2/B3: the aligned range reaches outside a zone whose ends are not on a
+    # pageblock or MAX_ORDER boundary; nothing outside may be touched, nothing may be
+    # stranded on an Isolate list, and no pageblock may be left isolated
+    g = Geometry(max_order=max_order, pageblock_order=pageblock_order)
+    pbo = pageblock_order
+    nblocks = ((start_pfn + len(pages) - 1) >> pbo) - (start_pfn >> pbo) + 1
+    blocks = data.draw(st.lists(st.sampled_from(list("MMUUURCI")), min_size=nblocks,
+                                max_size=nblocks).map("".join), label="blocks")
+    z = Zone.from_map(pages, geometry=g, start_pfn=start_pfn, blocks=blocks)
+    # starts near the zone's first PFN are the ones whose aligned range reaches below it
+    start = data.draw(st.one_of(st.integers(start_pfn, min(start_pfn + 3, start_pfn + len(pages) - 1)),
+                                st.integers(start_pfn, start_pfn + len(pages) - 1)), label="start")
+    end = data.draw(st.integers(start + 1, start_pfn + len(pages)), label="end")
+    live0 = live_pages(z)
+    iso_before = [i for i, t in enumerate(z.pb) if t == ISO]
+    before_pb = z.pb.copy()
+    r = alloc_contig_range(z, start, end)
+    z.check()
+    assert r.ret in (0, -16, -12)
+    assert live_pages(z) - int((z.kind == ord("X")).sum()) == live0 - len(r.reclaimed)
+    # outside the aligned range a pageblock keeps its type, but for a block a migration
+    # target was stolen from (it becomes MOVABLE)
+    lo, hi = g.pfn_max_align_down(start), g.pfn_max_align_up(end)
+    for b, old in enumerate(before_pb):
+        first = max(((start_pfn >> pbo) + b) << pbo, start_pfn)
+        if not lo <= first < hi:
+            assert z.pb[b] in (old, MigrateType.MOVABLE), (b, old, z.pb[b])
+    assert (z.pb == ISO).sum() <= len(iso_before)
+    # no free block stranded on an Isolate list of a pageblock that is not isolated
+    # (a pageblock the zone does not span to its end excepted: see Zone.check())
+    for pfn, _order, mt in z.free_blocks():
+        b = (pfn >> pbo) - (start_pfn >> pbo)
+        if mt == ISO and ((pfn | ((1 << pbo) - 1)) < z.end_pfn):
+            assert z.pb[b] == ISO, (pfn, blocks, z.blocks_map())

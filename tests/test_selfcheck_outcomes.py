@@ -66,7 +66,7 @@ def test_drift_problem_answers(seed, answers):
 
 
 def test_drift_by_hand_zone():
-    z = Zone.from_map("M.......", geometry=outcomes.SMALL, blocks="MI")
+    z = Zone.from_map("X.......", geometry=outcomes.SMALL, blocks="MI")  # X: a page the caller owns
     assert free_contig_range(z, 0, 1) == 0
     assert (z.nr_free_pages, z.nr_free_pages_on_lists(), z.nr_free_drift) == (4, 8, 4)
 
