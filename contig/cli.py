@@ -13,7 +13,7 @@ problem; ``-c`` computes the answers):
 * ``snapshot``  capture a zone of this machine into a kpageflags snapshot (root).
 
 Bad input (an unknown map character, start >= end, an unknown scenario, a
-bad geometry, a PFN of 2**63 or more ...) gives one line ``contig: error: ...``
+bad geometry, a PFN above 2**52 ...) gives one line ``contig: error: ...``
 on stderr and exit status 2, never a traceback; so does a ValueError,
 TypeError or OverflowError the model raises for input it refuses.  Ctrl-C
 (SIGINT) prints ``contig: interrupted`` and exits 130; a closed output pipe
@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import scenarios as _scenarios
+from .argcheck import MAX_PFN
 from .contig import ContigResult, alloc_contig_range, errname
 from .geometry import Geometry
 from .mapfmt import KIND_DESCRIPTIONS
@@ -89,13 +90,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------- argument types
-#: PFNs are int64 in the model: every PFN given, and the end of the zone, must
-#: be below 2**63.
-PFN_LIMIT = 1 << 63
+#: The model's largest PFN (contig.argcheck.MAX_PFN, 2**52): every PFN given, and
+#: the end of the zone, must be at most this.
+PFN_LIMIT = MAX_PFN
 
 
 def _pfn(text: str) -> int:
-    """A PFN: decimal or 0x-prefixed hex, not negative, below 2**63."""
+    """A PFN: decimal or 0x-prefixed hex, not negative, at most 2**52 (the model's MAX_PFN)."""
     s = text.strip()
     try:
         v = int(s, 0)
@@ -107,9 +108,9 @@ def _pfn(text: str) -> int:
                                              f"number)") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"a PFN cannot be negative: {text!r}")
-    if v >= PFN_LIMIT:
+    if v > PFN_LIMIT:
         raise argparse.ArgumentTypeError(f"PFN {text.strip()} is too large: PFNs must be "
-                                         f"below 2**63 ({PFN_LIMIT})")
+                                         f"at most 2**52 ({PFN_LIMIT})")
     return v
 
 
@@ -268,7 +269,7 @@ def _scenario_from_args(args: argparse.Namespace) -> Scenario:
             raise UsageError("run --map needs --start and --end")
         if (args.start_pfn or 0) + len(args.map) > PFN_LIMIT:
             raise UsageError(f"the zone [{args.start_pfn}, {args.start_pfn} + {len(args.map)}) "
-                             f"ends beyond PFN 2**63 ({PFN_LIMIT})")
+                             f"ends beyond PFN 2**52 ({PFN_LIMIT})")
         base = Scenario(name="custom", title="a zone from the command line", description="",
                         map=args.map, blocks=args.blocks,
                         geometry=args.geometry or _scenarios.SMALL,

@@ -117,6 +117,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .argcheck import MAX_PFN
+
 __all__ = (
     "CMA_LESS_TYPES",
     "DATA_DIR",
@@ -190,8 +192,9 @@ class ProcPermissionError(PermissionError):
 # (True is an int to Python, never a node or a page size to the kernel);
 # numpy integers are accepted.
 
-#: PFNs are int64 in the model: a zone must end at or below this PFN.
-PFN_LIMIT = 1 << 63
+#: A zone must end at or below this PFN: the model's limit (contig.argcheck.MAX_PFN,
+#: 2**52, a 64-bit physical address space of 4 KiB pages).
+PFN_LIMIT = MAX_PFN
 #: Default ``max_pfns`` of :func:`load_kpageflags`: 16M PFNs, 64 GiB of 4 KiB
 #: pages (the shipped Normal snapshot spans 5.5M PFNs, its node 6.5M).
 DEFAULT_MAX_PFNS = 1 << 24
@@ -278,7 +281,7 @@ def _kpf_bits_arg(func: str, kpf_bits: Any) -> dict[str, int]:
 
 
 def _ranges_arg(func: str, name: str, ranges: Any) -> list[tuple[int, int]]:
-    """``[(start_pfn, end_pfn), ...]``: pairs of ints, 0 <= start <= end <= 2**63."""
+    """``[(start_pfn, end_pfn), ...]``: pairs of ints, 0 <= start <= end <= 2**52."""
     if isinstance(ranges, (str, bytes, Mapping)) or not isinstance(ranges, Iterable):
         raise TypeError(f"{func}: {name} must be a list of (start_pfn, end_pfn) pairs, "
                         f"not {ranges!r}")
@@ -867,7 +870,7 @@ def classify_kpageflags(flags: np.ndarray, start_pfn: int,
     (SLAB or PGTABLE page -> UNMOVABLE, else MOVABLE) likewise.
 
     :param flags: one /proc/kpageflags word (uint64) per PFN from ``start_pfn``.
-    :param start_pfn: an int >= 0; the span must end at or below 2**63.
+    :param start_pfn: an int >= 0; the span must end at or below 2**52.
     :param system_ram: ``[(start_pfn, end_pfn), ...]`` as :func:`parse_iomem` gives.
     :param pageblock_order: 0..20, as :class:`~contig.Geometry` allows.
     :param kpf_bits: bit numbers (0..63) by name, overriding :data:`KPF`.
@@ -1065,7 +1068,7 @@ def load_kpageflags(path: str | Path, *, iomem: str | None = None,
         is decompressed.  Raise it for a bigger machine.
     :raises ValueError: a missing array or meta field, wrong dtypes, arrays
         or meta fields that disagree (lengths, dtypes, a negative start, a
-        span ending beyond 2**63), a span over ``max_pfns``, or no System
+        span ending beyond 2**52), a span over ``max_pfns``, or no System
         RAM ranges.
     :raises TypeError: ``path``, ``iomem``, ``geometry`` or ``max_pfns`` of
         the wrong type.
@@ -1103,7 +1106,7 @@ def load_kpageflags(path: str | Path, *, iomem: str | None = None,
     start_pfn = int(start[0])
     if not 0 <= start_pfn <= PFN_LIMIT - flags.size:
         raise ValueError(f"{path}: start_pfn {start_pfn} is negative or the zone "
-                         f"[{start_pfn}, {start_pfn} + {flags.size}) ends beyond 2**63")
+                         f"[{start_pfn}, {start_pfn} + {flags.size}) ends beyond 2**52")
     _check_meta(meta, path, start_pfn, flags.size)
     if iomem is not None:
         ram = parse_iomem(iomem)
@@ -1226,7 +1229,7 @@ def capture_snapshot(zone_name: str, out_path: str | Path | BinaryIO, *, node: i
     start, spanned = int(z["start_pfn"]), int(z["spanned"])
     if start < 0 or spanned < 0 or start + spanned > PFN_LIMIT:
         raise ValueError(f"{root / 'zoneinfo'}: zone {zone_name} has start_pfn {start} "
-                         f"and spanned {spanned}, not a span of PFNs in [0, 2**63)")
+                         f"and spanned {spanned}, not a span of PFNs in [0, 2**52)")
     ram = parse_iomem(_read_text(root / "iomem"))
     flags = _read_u64(root / "kpageflags", start, spanned, chunk_pages)
     counts = _read_u64(root / "kpagecount", start, spanned, chunk_pages)

@@ -24,7 +24,7 @@ from contig.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-BIG = [str(2**63), str(2**64), "0x8000000000000000", "1" + "0" * 30]
+BIG = [str(2**52 + 1), str(2**63), str(2**64), "0x8000000000000000", "1" + "0" * 30]
 
 
 def contig(*args: str) -> subprocess.CompletedProcess:
@@ -58,18 +58,18 @@ def test_huge_pfns_are_usage_errors(big):
 
 @pytest.mark.parametrize("opt", ["--start", "--end", "--busy"])
 def test_huge_request_pfns_are_usage_errors(opt):
-    one_line_error(contig("run", "--scenario", "pinned", opt, str(2**63)),
-                   f"argument {opt}: PFN {2**63} is too large")
+    one_line_error(contig("run", "--scenario", "pinned", opt, str(2**52 + 1)),
+                   f"argument {opt}: PFN {2**52 + 1} is too large")
 
 
-def test_zone_ending_beyond_2_63_is_a_usage_error():
-    top = str(2**63 - 2)
+def test_zone_ending_beyond_2_52_is_a_usage_error():
+    top = str(2**52 - 2)
     one_line_error(contig("run", "--map", "MMMM", "--start-pfn", top, "--start", top,
-                          "--end", str(2**63 - 1)), "ends beyond PFN 2**63")
+                          "--end", str(2**52 - 1)), "ends beyond PFN 2**52")
 
 
 def test_the_largest_pfns_still_work(capsys):
-    top = 2**63 - 8
+    top = 2**52 - 8
     rc, out, err = run_main(capsys, "run", "--map", "..MM....", "--start-pfn", str(top),
                             "--start", str(top + 2), "--end", str(top + 4))
     assert (rc, err) == (0, "")

@@ -139,7 +139,7 @@ def test_classify_accepts_a_moved_bit_up_to_63():
 
 @pytest.mark.parametrize(("start", "exc"), [(-1, ValueError), (True, TypeError),
                                             (1.0, TypeError), ("0", TypeError),
-                                            (2**63, ValueError), (2**63 - 63, ValueError),
+                                            (2**52 + 1, ValueError), (2**52 - 63, ValueError),
                                             (2**70, ValueError)])
 def test_classify_refuses_bad_start_pfn(start, exc):
     refused(exc, "start_pfn", start, classify_kpageflags, FLAGS, start, RAM)
@@ -264,7 +264,7 @@ def test_shipped_snapshots_fit_the_default_cap():
     ({"start_pfn": np.array([1.0])}, "start_pfn must be an integer array"),
     ({"start_pfn": np.array([1, 2])}, "start_pfn must be an integer array"),
     ({"start_pfn": np.array([-8])}, "start_pfn -8 is negative"),
-    ({"start_pfn": np.array([2**63 - 8])}, "beyond 2**63"),
+    ({"start_pfn": np.array([2**52 - 8])}, "beyond 2**52"),
     ({"meta": {"pageblock_order": "9"}}, "meta['pageblock_order'] must be an int"),
     ({"meta": {"pageblock_order": 9.5}}, "meta['pageblock_order'] must be an int"),
     ({"meta": {"max_page_order": True}}, "meta['max_page_order'] must be an int"),
@@ -382,4 +382,4 @@ def test_capture_snapshot_refuses_negative_start_in_zoneinfo(tmp_path):
 
 
 def test_module_exports_still_import():
-    assert procfs.PFN_LIMIT == 2**63
+    assert procfs.PFN_LIMIT == 2**52
