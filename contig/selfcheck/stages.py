@@ -546,7 +546,7 @@ def outer_start_problem(seed: int) -> Problem:
         bo = ev.fields["buddy_order"]
         why_outer = f"PFN {outer} heads a free order-{bo} block, the first probe that does"
         if not ev.fields["covers_start"]:
-            why_outer += (f"; it ends at {outer + (1 << bo) - 1} and does not cover start {start}, "
+            why_outer += (f"; the block [{outer}, {outer + (1 << bo)}) does not cover start {start}, "
                           f"which v4.4 does not check (4.5 falls back to start)")
         why_outer += "."
         t = tests[0]
