@@ -21,7 +21,9 @@ For each notebook, in order:
    tagged ``answer``; every cell tagged ``solution`` or ``answer`` is
    stored collapsed, source and outputs (``jupyter.source_hidden`` and
    ``jupyter.outputs_hidden``, which JupyterLab honours; a ``.reveal(`` call
-   keeps its one-line source visible).  A markdown cell right after a
+   keeps its one-line source visible).  JupyterLab previews the first line
+   of a collapsed source, so such a cell starts with a comment line
+   (:data:`PREVIEW`, added if missing).  A markdown cell right after a
    solution cell must open with a ``<details>`` block (its prose answer),
    a new exercise (``**N.**``) or a heading: anything else is an answer
    shown open, an error;
@@ -64,6 +66,9 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 HIDDEN_TAGS = ("solution", "answer")
 CONTENTS_CELL_ID = "contents"
 CHECK_CALL = re.compile(r"\.check\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)")
+#: The comment a collapsed cell starts with (JupyterLab shows a collapsed source's first line).
+PREVIEW = {"solution": "# Solution: open it after you have tried the exercise",
+           "answer": "# Answer: open it after you have tried"}
 OPEN_ANSWER_OK = re.compile(r"\s*(<details>|\*\*\d+\.\*\*|#)")
 
 
@@ -182,6 +187,9 @@ def hide_answers(nb) -> list[str]:
                 jm["outputs_hidden"] = True
                 if ".reveal(" not in cell.source:
                     jm["source_hidden"] = True
+                    if not cell.source.lstrip().startswith("#"):
+                        kind = "solution" if "solution" in tags else "answer"
+                        cell.source = f"{PREVIEW[kind]}\n{cell.source}"
             prev_solution = "solution" in tags
             continue
         if prev_solution and cell.cell_type == "markdown" and cell.source.strip() \
@@ -208,6 +216,9 @@ def answers_shown(nb) -> list[str]:
             out.append(f"cell {i} ({cell.get('id')}): an answer's output is stored open")
         if (hidden and ".reveal(" not in cell.source and not jm.get("source_hidden")):
             out.append(f"cell {i} ({cell.get('id')}): an answer's source is stored open")
+        elif jm.get("source_hidden") and not cell.source.lstrip().startswith("#"):
+            out.append(f"cell {i} ({cell.get('id')}): the first line of a collapsed source "
+                       "shows (start it with a comment)")
     return out
 
 

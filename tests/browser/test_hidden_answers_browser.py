@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 # 00 (the first check-yourself), 05 (lists), 09 (two problems); each has all three kinds
 NOTEBOOKS = ["00-how-to-use.ipynb", "05-migration.ipynb", "09-undoing-isolation.ipynb"]
 
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,;'()=\[\]-]{24,}")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,;:'\"()=\[\]._+-]{24,}")
 
 
 def _text(x) -> str:
@@ -65,13 +65,23 @@ def hidden_answers(path: Path) -> list[tuple[int, str, str]]:
             shown.append(re.sub(r"<details>.*?</details>", "", src, flags=re.S))
             hidden += [(i, "details", t) for t in inner]
             continue
-        (hidden.append((i, "source", src)) if jm.get("source_hidden") else shown.append(src))
-        (hidden.append((i, "outputs", _output_text(c))) if jm.get("outputs_hidden")
-         else shown.append(_output_text(c)))
+        if jm.get("source_hidden"):    # JupyterLab previews the first line: a comment
+            first, _, rest = src.partition("\n")
+            assert first.startswith("#"), f"{path.name} cell {i}: collapsed source shows {first!r}"
+            shown.append(first)
+            hidden.append((i, "source", rest))
+        else:
+            shown.append(src)
+        if jm.get("outputs_hidden"):
+            hidden.append((i, "outputs", _output_text(c)))
+        else:
+            shown.append(_output_text(c))
     others = "\n".join(shown)
     items = []
     for i, kind, text in hidden:
-        m = _marker(text.replace("`", "").replace("*", ""), others)
+        if kind == "details":     # rendered markdown: no backticks or stars
+            text = text.replace("`", "").replace("*", "")
+        m = _marker(text, others)
         if m:
             items.append((i, kind, m))
     return items
