@@ -45,8 +45,8 @@ from ..contig import errname
 from ..mapfmt import BLOCK_CHARS
 from ..zone import MigrateType
 
-__all__ = ["HINTS", "KINDS", "Problem", "Question", "below", "check_seed", "normalise", "pick",
-           "same_bool"]
+__all__ = ["HINTS", "KINDS", "UNREADABLE", "Problem", "Question", "below", "check_seed",
+           "normalise", "pick"]
 
 #: What :func:`normalise` returns for a value it cannot read as the kind asked.
 UNREADABLE = object()
@@ -163,11 +163,6 @@ def normalise(value: Any, kind: str) -> Any:
     if kind == "mapchar":   # case is meaning here: p (per-CPU free) is not P (pinned)
         return value.strip() if isinstance(value, str) else UNREADABLE
     return _squash(value) if isinstance(value, str) else value   # "text"
-
-
-def same_bool(given: Any, answer: bool) -> bool:
-    """True if ``given`` (a bool, or "yes"/"no"/"true"/"false"/"y"/"n") means ``answer``."""
-    return normalise(given, "bool") == answer
 
 
 def check_seed(seed: Any) -> int:

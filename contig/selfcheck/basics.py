@@ -171,7 +171,7 @@ def read_map_problem(seed: int) -> Problem:
     a = _below(rng, 12)
     b = a + 2 + _below(rng, 16 - a - 1)
     in_range = sum(1 for i in range(a, b) if m[i] == ".")
-    page_type = _as_mt(m[j]).name if m[j] in "UMR" else None
+    page_type = _as_mt(m[j]).name if m[j] in "UMRH" else None
     free_reason = f"the '.' characters are at PFNs {free}" if free else "no PFN is '.'"
     if pcp:
         free_reason += (f"; PFN(s) {pcp} ('p') are free too, but wait on a per-CPU list, "
