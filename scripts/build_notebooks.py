@@ -22,8 +22,13 @@ For each notebook, in order:
    stored collapsed, source and outputs (``jupyter.source_hidden`` and
    ``jupyter.outputs_hidden``, which JupyterLab honours; a ``.reveal(`` call
    keeps its one-line source visible).  JupyterLab previews the first line
-   of a collapsed source, so such a cell starts with a comment line
-   (:data:`PREVIEW`, added if missing).  A markdown cell right after a
+   of a collapsed source, so an answer cell starts with a comment line
+   (:data:`PREVIEW`, added if missing).  Running a cell shows its output
+   again whatever the metadata says, so the output itself must be folded:
+   a solution cell starts with the ``%%solution`` magic (added if missing;
+   contig.selfcheck registers it), which shows what the cell prints inside a
+   closed ``<details>`` block, and ``.reveal()`` answers are folded the same
+   way (their HTML form).  A markdown cell right after a
    solution cell must open with a ``<details>`` block (its prose answer),
    a new exercise (``**N.**``) or a heading: anything else is an answer
    shown open, an error;
@@ -67,8 +72,7 @@ HIDDEN_TAGS = ("solution", "answer")
 CONTENTS_CELL_ID = "contents"
 CHECK_CALL = re.compile(r"\.check\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)")
 #: The comment a collapsed cell starts with (JupyterLab shows a collapsed source's first line).
-PREVIEW = {"solution": "# Solution: open it after you have tried the exercise",
-           "answer": "# Answer: open it after you have tried"}
+PREVIEW = {"solution": "%%solution", "answer": "# Answer: open it after you have tried"}
 OPEN_ANSWER_OK = re.compile(r"\s*(<details>|\*\*\d+\.\*\*|#)")
 
 
@@ -187,8 +191,8 @@ def hide_answers(nb) -> list[str]:
                 jm["outputs_hidden"] = True
                 if ".reveal(" not in cell.source:
                     jm["source_hidden"] = True
-                    if not cell.source.lstrip().startswith("#"):
-                        kind = "solution" if "solution" in tags else "answer"
+                    kind = "solution" if "solution" in tags else "answer"
+                    if not cell.source.startswith(PREVIEW[kind].split()[0]):
                         cell.source = f"{PREVIEW[kind]}\n{cell.source}"
             prev_solution = "solution" in tags
             continue
@@ -216,9 +220,12 @@ def answers_shown(nb) -> list[str]:
             out.append(f"cell {i} ({cell.get('id')}): an answer's output is stored open")
         if (hidden and ".reveal(" not in cell.source and not jm.get("source_hidden")):
             out.append(f"cell {i} ({cell.get('id')}): an answer's source is stored open")
-        elif jm.get("source_hidden") and not cell.source.lstrip().startswith("#"):
+        elif jm.get("source_hidden") and not cell.source.startswith(("#", "%%solution")):
             out.append(f"cell {i} ({cell.get('id')}): the first line of a collapsed source "
                        "shows (start it with a comment)")
+        if "solution" in tags and not cell.source.startswith("%%solution"):
+            out.append(f"cell {i} ({cell.get('id')}): a solution runs without %%solution, "
+                       "so running it shows its output open")
     return out
 
 

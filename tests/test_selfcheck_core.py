@@ -122,3 +122,38 @@ def test_outer_end_one_short_gets_the_half_open_hint():
     p = outcomes.grab_problem(10)          # outer_end 24 for seed 10
     assert p.answers()["outer_end"] == 24
     assert "half-open" in repr(p.check(outer_end=23))
+
+
+# ---------------------------------------------------------------- answers folded in outputs
+def test_revealed_answers_are_folded_in_html():
+    """Running a cell undoes JupyterLab's collapsed output, so the HTML form folds the
+    answer in a closed <details>; the plain text (what nbval compares) stays whole."""
+    p = _problem()
+    html = p.reveal(2)._repr_html_()
+    assert html.startswith("<details><summary>") and "<details open" not in html
+    summary = html.split("</summary>")[0]
+    assert "answer 2" in summary and "because R" not in summary
+    assert "because R" in html.split("</summary>")[1]
+    assert "every answer" in p.reveal()._repr_html_().split("</summary>")[0]
+    # the template's feedback is the student's own: shown open, no HTML form
+    assert not hasattr(p.check(a=...), "_repr_html_")
+
+
+def test_solution_magic_runs_the_cell_and_folds_its_output():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from contig.selfcheck import load_ipython_extension
+
+    ip = InteractiveShell.instance()
+    load_ipython_extension(ip)
+    res = ip.run_cell("%%solution\nx = 6 * 7\nprint('printed', x)\nx + 1")
+    assert res.success, res.error_in_exec
+    folded = res.result
+    assert repr(folded) == "printed 42\n43"              # plain text: everything, in order
+    html = folded._repr_html_()
+    head, body = html.split("</summary>")
+    assert "printed" not in head and "43" not in head
+    assert "printed 42" in body and "43" in body
+    assert ip.user_ns["x"] == 42                          # it ran in the user's namespace
+    bad = ip.run_cell("%%solution\n1 / 0")
+    assert isinstance(bad.error_in_exec, ZeroDivisionError)

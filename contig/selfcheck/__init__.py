@@ -28,7 +28,11 @@ A wrong answer gets a hint: first the question's own (a generator knows the
 tempting mistakes of its zone, e.g. counting the ``p`` pages as free), then
 the hint table of its kind (:data:`HINTS`).
 
-Everything prints plain text, so stored notebook outputs stay byte-stable.
+Everything prints plain text, so stored notebook outputs stay byte-stable;
+in a notebook, revealed answers are also folded in a closed ``<details>``
+block (HTML), and solution cells run under the ``%%solution`` magic
+(:mod:`contig.selfcheck.folded`), since running a cell undoes JupyterLab's
+collapsed-output setting.
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ import numpy as np
 from ..contig import errname
 from ..mapfmt import BLOCK_CHARS
 from ..zone import MigrateType
+from .folded import details_html, load_ipython_extension, register_if_in_ipython
 
 __all__ = ["HINTS", "KINDS", "UNREADABLE", "Problem", "Question", "below", "check_seed",
-           "normalise", "pick"]
+           "load_ipython_extension", "normalise", "pick"]
 
 #: What :func:`normalise` returns for a value it cannot read as the kind asked.
 UNREADABLE = object()
@@ -453,3 +458,15 @@ class Revealed:
             lines.append(f"  {i}. {q.key}: {q.prompt}")
             lines.append(f"      {q.answer!r}: {q.reason}")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """Folded: a notebook shows the answers only after a click on the summary."""
+        import html
+
+        which = ("every answer" if len(self.questions) == len(self.p.questions) else
+                 "answer " + ", ".join(str(self.p.questions.index(q) + 1) for q in self.questions))
+        return details_html(f"{self.p.title}: {which} (click to open)",
+                            f"<pre>{html.escape(repr(self))}</pre>")
+
+
+register_if_in_ipython()

@@ -6,7 +6,8 @@ solution cells stored collapsed, the prose inside ``<details>`` blocks) is
 turned into a marker string, and the rendered cell's visible text
 (``innerText``, which leaves out what is not displayed) must not contain it.
 Then one of each kind is expanded the way a student would (the collapsed
-cell's placeholder, the ``<details>`` summary) and its marker must appear:
+cell's placeholder, then the ``<details>`` summary an answer is folded in,
+in prose or in the output) and its marker must appear:
 the positive control that shows the check can see the text at all.
 No cell is run: what a student sees on opening is the stored notebook.
 """
@@ -107,6 +108,9 @@ def expand(page, i: int, kind: str) -> None:
         cell.locator(".jp-InputPlaceholder").first.click()
     else:
         cell.locator(".jp-OutputPlaceholder").first.click()
+        folded = cell.locator(".jp-OutputArea summary")   # the answer folded in the output
+        if folded.count():
+            folded.first.click()
 
 
 def test_markers_are_found_in_the_stored_notebooks():
