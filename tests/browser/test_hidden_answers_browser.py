@@ -68,7 +68,7 @@ def hidden_answers(path: Path) -> list[tuple[int, str, str]]:
             continue
         if jm.get("source_hidden"):    # JupyterLab previews the first line: a comment
             first, _, rest = src.partition("\n")
-            assert first.startswith("#"), f"{path.name} cell {i}: collapsed source shows {first!r}"
+            assert first.startswith(("#", "%%solution")), f"{path.name} cell {i}: shows {first!r}"
             shown.append(first)
             hidden.append((i, "source", rest))
         else:
