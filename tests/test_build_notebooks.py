@@ -79,7 +79,8 @@ def test_answer_cells_are_tagged_and_collapsed():
              new_code_cell("x = 1", outputs=out),
              nbformat.v4.new_markdown_cell("<details><summary>Answer</summary>\n\nx\n\n</details>"))
     nb.cells[4].metadata["tags"] = ["solution"]
-    assert len(b.answers_shown(nb)) == 5   # check: output+source, reveal: output, solution: both
+    # check: output+source, reveal: output, solution: both and no %%solution
+    assert len(b.answers_shown(nb)) == 6
     assert b.hide_answers(nb) == []
     tpl, ans, rev, sol = nb.cells[1:5]
     assert "tags" not in tpl.metadata and "jupyter" not in tpl.metadata
