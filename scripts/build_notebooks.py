@@ -26,7 +26,9 @@ For each notebook, in order:
    (:data:`PREVIEW`, added if missing).  Running a cell shows its output
    again whatever the metadata says, so the output itself must be folded:
    a solution cell starts with the ``%%solution`` magic (added if missing;
-   contig.selfcheck registers it), which shows what the cell prints inside a
+   importing contig.selfcheck registers it, and a notebook with solutions
+   whose first code cell does not import it gets ``%load_ext
+   contig.selfcheck`` there), which shows what the cell prints inside a
    closed ``<details>`` block, and ``.reveal()`` answers are folded the same
    way (their HTML form).  A markdown cell right after a
    solution cell must open with a ``<details>`` block (its prose answer),
@@ -73,6 +75,7 @@ CONTENTS_CELL_ID = "contents"
 CHECK_CALL = re.compile(r"\.check\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)")
 #: The comment a collapsed cell starts with (JupyterLab shows a collapsed source's first line).
 PREVIEW = {"solution": "%%solution", "answer": "# Answer: open it after you have tried"}
+LOAD_MAGIC = "%load_ext contig.selfcheck"
 OPEN_ANSWER_OK = re.compile(r"\s*(<details>|\*\*\d+\.\*\*|#)")
 
 
@@ -179,6 +182,10 @@ def hide_answers(nb) -> list[str]:
     Try first, then look: see the module docstring, step 2.
     """
     problems = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if any("solution" in c.metadata.get("tags", []) for c in code) \
+            and "contig.selfcheck" not in code[0].source:
+        code[0].source = code[0].source.rstrip("\n") + f"\n{LOAD_MAGIC}"
     prev_solution = False
     for i, cell in enumerate(nb.cells):
         tags = cell.metadata.get("tags", [])

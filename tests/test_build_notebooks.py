@@ -96,6 +96,20 @@ def test_answer_cells_are_tagged_and_collapsed():
     assert "first line" in b.answers_shown(nb)[0] and "%%solution" in b.answers_shown(nb)[1]
 
 
+def test_a_notebook_with_solutions_loads_the_solution_magic():
+    b = load_script()
+    sol = new_code_cell("x = 1")
+    sol.metadata["tags"] = ["solution"]
+    nb = _nb(new_code_cell("%matplotlib inline\nimport contig"), sol)
+    b.hide_answers(nb)
+    assert nb.cells[0].source == "%matplotlib inline\nimport contig\n%load_ext contig.selfcheck"
+    b.hide_answers(nb)                                    # once only
+    assert nb.cells[0].source.count("%load_ext") == 1
+    nb = _nb(new_code_cell("from contig.selfcheck import basics"), sol)
+    b.hide_answers(nb)
+    assert "%load_ext" not in nb.cells[0].source          # the import registers it already
+
+
 def test_prose_answer_after_a_solution_must_be_in_details():
     b = load_script()
     sol = new_code_cell("x = 1")
