@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 import pytest
-from jlab import NOTEBOOK, open_notebook
+from jlab import NOTEBOOK, open_notebook, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -135,3 +135,22 @@ def test_no_answer_is_visible_until_the_student_asks(name, jlab_root, request):
         expand(page, i, kind)
         page.wait_for_timeout(300)
         assert marker in visible_text(page, i), f"{name} cell {i}: {kind} opened, {marker!r} unseen"
+
+
+def test_the_contents_link_opens_the_contents_list(jlab_root, request):
+    """issue 13: every notebook's Contents link pointed to ../README.md, which the course
+    server does not serve; now it opens notebook 00 at its Contents cell."""
+    page = request.getfixturevalue("page")
+    open_notebook(page, "notebooks/03-alignment.ipynb")
+    page.locator(f"{NOTEBOOK} .jp-Cell").first.locator("a", has_text="Contents").click()
+    heading = page.locator(f"{NOTEBOOK} h2", has_text=re.compile(r"^Contents"))
+    wait_until(lambda: heading.count() == 1, timeout=30, message="notebook 00 did not open")
+    wait_until(lambda: heading.first.is_visible() and 0 <= heading.first.bounding_box()["y"] < 1000,
+               timeout=10, message="the Contents heading is not in view")
+    title = page.locator(f"{NOTEBOOK} h1").first.inner_text()
+    assert title.startswith("00."), title
+    contents = page.locator(f"{NOTEBOOK} .jp-Cell").filter(
+        has=page.locator("h2", has_text=re.compile(r"^Contents")))
+    items = contents.locator("li a")
+    names = sorted(p.name for p in (jlab_root / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    assert items.count() == len(names)
