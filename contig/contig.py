@@ -413,7 +413,7 @@ def _find_outer_start(z: Zone, start: int) -> tuple[int | None, int]:
             why = (f"PFN {outer} heads a free order-{bo} block, so outer_start = {outer}"
                    + ("" if outer == start else
                       (" (it covers start)" if covers else
-                       f"; that block ends at {outer + (1 << bo) - 1} and does NOT cover start "
+                       f"; that block is [{outer}, {outer + (1 << bo)}) and does NOT cover start "
                        f"{start}: the v4.4 loop does not check")))
             emit(z, "outer_start", outer, outer + (1 << bo), why, found=True, order=order,
                  buddy_order=bo, covers_start=covers, probes=list(probes))

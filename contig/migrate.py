@@ -563,6 +563,6 @@ def isolate_freepages_range(cc: CompactControl, start_pfn: int, end_pfn: int) ->
         return 0
     emit(z, "isolate_freepages_range", start_pfn, pfn,
          f"every free block from PFN {start_pfn} on is split into order-0 pages with refcount 1; "
-         f"the last block ends at PFN {pfn}, so outer_end = {pfn}",
+         f"the blocks taken make up [{start_pfn}, {pfn}), so outer_end = {pfn}",
          outer_end=pfn, nr_pages=pfn - start_pfn)
     return pfn

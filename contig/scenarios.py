@@ -164,8 +164,8 @@ def _s(name: str, title: str, description: str, **kw: Any) -> Scenario:
 
 # Pageblocks are 4 PFNs: the maps below are written one pageblock per string.
 _SCENARIO_LIST = [
-    _s("all-free", "Everything is free already",
-       """The request [10, 14) lies inside one free order-3 block (PFNs 8-15), so there is
+    _s("all-free", "The request is free already",
+       """The request [10, 14) lies inside one free order-3 block [8, 16), so there is
        nothing to migrate.  The outer_start search finds the head at PFN 8 and
        isolate_freepages_range() splits the whole block, so outer_end is 16; the head
        [8, 10) and the tail [14, 16) were taken only because they shared the block and
@@ -247,7 +247,7 @@ _SCENARIO_LIST = [
                "outer_end": None, "busy_pfn": 10,
                "log": ["alloc_contig_range: [8, 10) PFNs busy"], "migrated": 4}),
     _s("thp", "A transparent huge page in the range",
-       """PFNs 12-15 are one order-2 transparent huge page.  In v4.4
+       """[12, 16) is one order-2 transparent huge page.  In v4.4
        isolate_migratepages_block() skips every compound page whole (THP migration for
        alloc_contig_range() came much later), so the THP stays and test_pages_isolated()
        stops at its head, PFN 12 (0xc).""",
@@ -257,7 +257,7 @@ _SCENARIO_LIST = [
                "busy_pfn": 12, "log": ["alloc_contig_range: [8, 10) PFNs busy"],
                "migrated": 2}),
     _s("hugetlb", "A hugetlb page in an UNMOVABLE block",
-       """PFNs 12-15 are an order-2 hugetlb page in an UNMOVABLE pageblock.
+       """[12, 16) is an order-2 hugetlb page in an UNMOVABLE pageblock.
        has_unmovable_pages() counts hugetlb pages as movable, so the block is isolated;
        but migration skips compound pages, so test_pages_isolated() stops at PFN 12.  And
        undo_isolate_page_range() gives the block back as MOVABLE, the caller's type, not
@@ -329,7 +329,7 @@ _SCENARIO_LIST = [
        expect={"ret": "-EBUSY", "failed_stage": "isolate_freepages_range",
                "outer_start": 8, "outer_end": None, "log": [], "migrated": 1}),
     _s("cma", "A CMA area, allocated as CMA",
-       """PFNs 8-23 are a CMA area (pageblocks C), as cma_alloc() uses it: it calls
+       """[8, 24) is a CMA area (pageblocks C), as cma_alloc() uses it: it calls
        alloc_contig_range(..., MIGRATE_CMA).  CMA blocks are isolated without a look
        inside, the movable pages are migrated out, and undo_isolate_page_range() gives
        every block back as CMA.""",

@@ -40,7 +40,12 @@ ensure_venv() {
         fi
     done
     echo "==> installing contig[$extra] into $VENV (the first time takes a few minutes)"
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip || return 1
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e "$REPO[$extra]" || return 1
+    # PYTHONWARNINGS=ignore keeps setuptools' deprecation banners (about the
+    # build tools, not about contig) out of a newcomer's first install.
+    echo "    (a warning from pip or setuptools while it builds contig is harmless)"
+    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --disable-pip-version-check \
+        --quiet --upgrade pip || return 1
+    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --disable-pip-version-check \
+        --quiet -e "$REPO[$extra]" || return 1
     touch "$VENV/.installed-$extra"
 }

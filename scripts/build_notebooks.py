@@ -1,19 +1,40 @@
 #!/usr/bin/env python3
-"""Regenerate the course notebooks: navigation, stored outputs, README contents.
+"""Regenerate the course notebooks: navigation, contents, hidden answers, stored outputs.
 
     python scripts/build_notebooks.py                      every notebooks/NN-*.ipynb
     python scripts/build_notebooks.py notebooks/03-x.ipynb only those (navigation
                                                            still links all of them)
     python scripts/build_notebooks.py --no-execute         navigation and contents only
     python scripts/build_notebooks.py --check              exit 1 if navigation or
-                                                           contents are stale (no run)
+                                                           contents are stale, or an
+                                                           answer is stored open (no run)
 
 For each notebook, in order:
 
 1. the navigation cells (PDSH's add_navigation.py): a markdown cell marked
    ``<!--NAVIGATION-->`` at the top and at the bottom,
-   ``< previous | Contents | next >``, replaced in place on every run;
-2. a run in a fresh kernel of *this* interpreter (nbconvert's
+   ``< previous | Contents | next >``, replaced in place on every run; the
+   Contents link goes to the contents cell of the first notebook (00), which
+   the course server can open (README.md lies outside the folder it serves);
+2. try first, then look (:func:`hide_answers`): a code cell that calls
+   ``.reveal(`` or ``.check(`` with a real answer (not a blank ``...``) is
+   tagged ``answer``; every cell tagged ``solution`` or ``answer`` is
+   stored collapsed, source and outputs (``jupyter.source_hidden`` and
+   ``jupyter.outputs_hidden``, which JupyterLab honours; a ``.reveal(`` call
+   keeps its one-line source visible).  JupyterLab previews the first line
+   of a collapsed source, so an answer cell starts with a comment line
+   (:data:`PREVIEW`, added if missing).  Running a cell shows its output
+   again whatever the metadata says, so the output itself must be folded:
+   a solution cell starts with the ``%%solution`` magic (added if missing;
+   importing contig.selfcheck registers it, and a notebook with solutions
+   whose first code cell does not import it gets ``%load_ext
+   contig.selfcheck`` there), which shows what the cell prints inside a
+   closed ``<details>`` block, and ``.reveal()`` answers are folded the same
+   way (their HTML form).  A markdown cell right after a
+   solution cell must open with a ``<details>`` block (its prose answer),
+   a new exercise (``**N.**``) or a heading: anything else is an answer
+   shown open, an error;
+3. a run in a fresh kernel of *this* interpreter (nbconvert's
    ExecutePreprocessor, cwd notebooks/, timeout 600 s, no timing metadata);
 3. deterministic output: widget model ids (random uuid4 hex) renamed to ids
    derived from the notebook name and order of appearance, ``execution``
@@ -21,8 +42,9 @@ For each notebook, in order:
    one cell joined (kernels cut prints into messages by timing);
 4. written with nbformat (indent 1, trailing newline).
 
-Then README.md's list between ``<!-- CONTENTS START -->`` and
-``<!-- CONTENTS END -->`` is rebuilt from each notebook's first ``# `` heading.
+Then the contents list, from each notebook's first ``# `` heading, is
+written between ``<!-- CONTENTS START -->`` and ``<!-- CONTENTS END -->``
+in README.md and in the first notebook's cell with id ``contents``.
 Running the script twice gives byte-identical files. Run it with the
 project's venv (``.venv/bin/python scripts/build_notebooks.py``), so the
 kernel imports the same contig.
@@ -48,6 +70,13 @@ NOTEBOOK_GLOB = "[0-9][0-9]-*.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 HEX32 = re.compile(r"[0-9a-f]{32}")
+HIDDEN_TAGS = ("solution", "answer")
+CONTENTS_CELL_ID = "contents"
+CHECK_CALL = re.compile(r"\.check\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)")
+#: The comment a collapsed cell starts with (JupyterLab shows a collapsed source's first line).
+PREVIEW = {"solution": "%%solution", "answer": "# Answer: open it after you have tried"}
+LOAD_MAGIC = "%load_ext contig.selfcheck"
+OPEN_ANSWER_OK = re.compile(r"\s*(<details>|\*\*\d+\.\*\*|#)")
 
 
 # ------------------------------------------------------------ read and write
@@ -106,6 +135,7 @@ def set_navigation(nb, source: str) -> None:
 
 
 def contents_block(entries, readme: Path) -> str:
+    """The contents list with links relative to the file ``readme`` (README.md or a notebook)."""
     lines = [CONTENTS_START]
     if not entries:
         lines.append("_No notebooks yet._")
@@ -114,6 +144,96 @@ def contents_block(entries, readme: Path) -> str:
         lines.append(f"- [{heading}]({rel})")
     lines.append(CONTENTS_END)
     return "\n".join(lines)
+
+
+def set_contents_cell(nb, block: str) -> None:
+    """Write the contents list into the notebook's ``contents`` cell, made if missing
+    (a markdown cell ``## Contents`` right after the cell of the ``# `` title)."""
+    source = "## Contents\n\nThe notebooks, in order (ranges of PFNs are half-open, " \
+             "`[start, end)`, throughout):\n\n" + block
+    for cell in nb.cells:
+        if cell.get("id") == CONTENTS_CELL_ID:
+            cell.source = source
+            return
+    cell = nbformat.v4.new_markdown_cell(source)
+    cell["id"] = CONTENTS_CELL_ID
+    at = next((i + 1 for i, c in enumerate(nb.cells)
+               if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), 0)
+    nb.cells.insert(at, cell)
+
+
+# ------------------------------------------------------------- hidden answers
+
+def _shows_answer(source: str) -> bool:
+    """A code cell that prints an answer: ``.reveal(...)``, or ``.check(...)`` with at
+    least one argument that is not the blank ``...``."""
+    if ".reveal(" in source:
+        return True
+    for m in CHECK_CALL.finditer(source):
+        args = [a.split("=", 1)[-1].strip() for a in m["args"].split(",") if a.strip()]
+        if any(a != "..." for a in args):
+            return True
+    return False
+
+
+def hide_answers(nb) -> list[str]:
+    """Tag and collapse answer cells; return what stays open (cell ids and why).
+
+    Try first, then look: see the module docstring, step 2.
+    """
+    problems = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if any("solution" in c.metadata.get("tags", []) for c in code) \
+            and "contig.selfcheck" not in code[0].source:
+        code[0].source = code[0].source.rstrip("\n") + f"\n{LOAD_MAGIC}"
+    prev_solution = False
+    for i, cell in enumerate(nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code":
+            if _shows_answer(cell.source) and not set(tags) & set(HIDDEN_TAGS):
+                cell.metadata["tags"] = [*tags, "answer"]
+                tags = cell.metadata["tags"]
+            if set(tags) & set(HIDDEN_TAGS):
+                jm = cell.metadata.setdefault("jupyter", {})
+                jm["outputs_hidden"] = True
+                if ".reveal(" not in cell.source:
+                    jm["source_hidden"] = True
+                    kind = "solution" if "solution" in tags else "answer"
+                    if not cell.source.startswith(PREVIEW[kind].split()[0]):
+                        cell.source = f"{PREVIEW[kind]}\n{cell.source}"
+            prev_solution = "solution" in tags
+            continue
+        if prev_solution and cell.cell_type == "markdown" and cell.source.strip() \
+                and not OPEN_ANSWER_OK.match(cell.source):
+            problems.append(f"cell {i} ({cell.get('id')}): the prose after a solution cell "
+                            "is not in a <details> block")
+        if "answer" in tags and "<details>" not in cell.source:
+            problems.append(f"cell {i} ({cell.get('id')}): tagged answer but not in a "
+                            "<details> block")
+        prev_solution = False
+    return problems
+
+
+def answers_shown(nb) -> list[str]:
+    """What a student sees before asking: answer cells stored open (for --check)."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        jm = cell.metadata.get("jupyter", {})
+        hidden = bool(tags & set(HIDDEN_TAGS)) or _shows_answer(cell.source)
+        if hidden and not jm.get("outputs_hidden") and cell.get("outputs"):
+            out.append(f"cell {i} ({cell.get('id')}): an answer's output is stored open")
+        if (hidden and ".reveal(" not in cell.source and not jm.get("source_hidden")):
+            out.append(f"cell {i} ({cell.get('id')}): an answer's source is stored open")
+        elif jm.get("source_hidden") and not cell.source.startswith(("#", "%%solution")):
+            out.append(f"cell {i} ({cell.get('id')}): the first line of a collapsed source "
+                       "shows (start it with a comment)")
+        if "solution" in tags and not cell.source.startswith("%%solution"):
+            out.append(f"cell {i} ({cell.get('id')}): a solution runs without %%solution, "
+                       "so running it shows its output open")
+    return out
 
 
 def update_readme_text(text: str, block: str) -> str:
@@ -275,7 +395,10 @@ def main(argv=None) -> int:
 
     notebooks = {p: read(p) for p in all_paths}
     titles = [(p.name, title(nb, p), p) for p, nb in notebooks.items()]
-    contents_link = Path(os.path.relpath(args.readme.resolve(), nbdir)).as_posix() + "#contents"
+    first = all_paths[0] if all_paths else None
+    contents_link = f"{first.name}#Contents" if first else "#Contents"
+    if first is not None:
+        set_contents_cell(notebooks[first], contents_block(titles, first))
 
     stale = []
     for i, path in enumerate(all_paths):
@@ -286,9 +409,17 @@ def main(argv=None) -> int:
         nxt = (titles[i + 1][1], titles[i + 1][0]) if i + 1 < len(titles) else None
         set_navigation(nb, navigation_source(prev, nxt, contents_link))
         if args.check:
-            if render(nb) != path.read_text(encoding="utf-8"):
+            shown = answers_shown(nb) + hide_answers(nb)
+            for why in shown:
+                print(f"{path.name}: {why}", file=sys.stderr)
+            if shown or render(nb) != path.read_text(encoding="utf-8"):
                 stale.append(path)
             continue
+        problems = hide_answers(nb)
+        if problems:
+            for why in problems:
+                print(f"error: {path.name}: {why}", file=sys.stderr)
+            return 1
         if not args.no_execute:
             print(f"executing {path.name} ...", flush=True)
             try:

@@ -4,6 +4,7 @@ lose no page, and the seeded generator gives the same problems forever."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 
 import numpy as np
@@ -274,3 +275,18 @@ def test_random_kinds_are_known():
     assert seen <= set(KINDS)
     assert {".", "M", "F", "U", "T"} <= seen
     assert np.all([len(random_problem(s).blocks) == 8 for s in range(5)])
+
+
+def test_titles_claim_no_more_than_the_map_holds():
+    """issue 13: 'all-free' said "Everything is free already", but only the request is."""
+    for name, sc in SCENARIOS.items():
+        if "everything is free" in sc.title.lower():
+            assert set(sc.map) == {"."}, name
+    sc = SCENARIOS["all-free"]
+    assert set(sc.map[sc.start:sc.end]) == {"."} and "request" in sc.title.lower()
+
+
+def test_descriptions_write_ranges_half_open():
+    """No "PFNs 8-15" style ranges: the course writes [8, 16) (said once in notebook 00)."""
+    for name, sc in SCENARIOS.items():
+        assert not re.search(r"PFNs? \d+ ?(-|to) ?\d+", sc.description), name

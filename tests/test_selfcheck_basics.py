@@ -64,7 +64,7 @@ def test_problem_ask_hides_answers(gen):
     text = p.ask()
     assert text.startswith(p.title + " (seed 5)")
     for q in p.questions:
-        assert f"  {q.key}: {q.prompt}  ?" in text
+        assert f". {q.key}: {q.prompt}  ?" in text
 
 
 # ---------------------------------------------------------------- 00: reading a map
@@ -72,12 +72,17 @@ def test_read_map_problem_hand_derived():
     # seed 2: map UFF.FFF.TTMpvMM., blocks R R M M (PFN 11 is 'p': free, but on a per-CPU list)
     p = basics.read_map_problem(2)
     assert _map_of(p) == "UFF.FFF.TTMpvMM."
-    assert p.answers() == {"free_pfns": [3, 7, 15], "kind": "M", "pageblock": "R"}
+    # [2, 7) is half-open: PFNs 2-6 = F . F F F, one free
+    assert p.answers() == {"free_pfns": [3, 7, 15], "kind": "M", "pageblock": "R",
+                           "free_in_range": 1}
+    assert "[2, 7)" in p.ask()
     assert "PFN 10" in p.ask() and "PFN 5" in p.ask()
     # seed 4: map .MUFM.M....UFFF., all blocks M
     p = basics.read_map_problem(4)
     assert _map_of(p) == ".MUFM.M....UFFF."
-    assert p.answers() == {"free_pfns": [0, 5, 7, 8, 9, 10, 15], "kind": "U", "pageblock": "M"}
+    # [2, 13): PFNs 2-12 = U F M . M . . . . U F: 5, 7, 8, 9, 10 are free
+    assert p.answers() == {"free_pfns": [0, 5, 7, 8, 9, 10, 15], "kind": "U", "pageblock": "M",
+                           "free_in_range": 5}
 
 
 def test_read_map_problem_answers_follow_the_map():
@@ -95,24 +100,27 @@ def test_read_map_problem_accepts_equivalent_answers():
     assert p.check(free_pfns=range(3, 8, 4), pageblock=MigrateType.RECLAIMABLE).all_right is False
     assert p.check(pageblock=2).all_right
     assert not p.check(free_pfns=[3, 7, 11, 15]).all_right   # 11 is 'p', not in the buddy
-    assert not p.check(free_pfns="3, 7, 15").all_right
+    assert p.check(free_pfns="3, 7, 15").all_right   # numbers given as a string
 
 
 # ---------------------------------------------------------------- 01: freeing and merging
-@pytest.mark.parametrize(("seed", "mapping", "pfn", "order", "start"), [
+@pytest.mark.parametrize(("seed", "mapping", "pfn", "order", "start", "nblocks"), [
     # PFN 3: 2 is a free order-0 block -> [2, 4); [0, 2) free order 1 -> [0, 4);
     # [4, 8) free order 2 -> [0, 8); order 3 = MAX_ORDER-1: stop.
-    (1, "...M....MF.U..U.", 3, 3, 0),
+    # 6 free blocks before, +1 freed, -3 merges = 4
+    (1, "...M....MF.U..U.", 3, 3, 0, 4),
     # PFN 14: its buddy 15 is in use (F): no merge.
-    (0, "FMMMMM.F.UU.UMMF", 14, 0, 14),
+    # 3 free blocks (6, 8, 11) + 1, no merge = 4
+    (0, "FMMMMM.F.UU.UMMF", 14, 0, 14, 4),
     # PFN 13: 12 free order 0 -> [12, 14); buddy 14 heads an order-0 block, not order 1: stop.
-    (3, ".MF..M.MMMUF.M.M", 13, 1, 12),
+    # 6 free blocks (0, 3, 4, 6, 12, 14) + 1 - 1 merge = 6
+    (3, ".MF..M.MMMUF.M.M", 13, 1, 12, 6),
 ])
-def test_buddy_problem_hand_derived(seed, mapping, pfn, order, start):
+def test_buddy_problem_hand_derived(seed, mapping, pfn, order, start, nblocks):
     p = basics.buddy_problem(seed)
     assert _map_of(p) == mapping
     assert f"The page at PFN {pfn} is freed" in p.setup
-    assert p.answers() == {"order": order, "start": start}
+    assert p.answers() == {"order": order, "start": start, "nr_free_blocks": nblocks}
 
 
 def test_buddy_problem_covers_every_order():
@@ -147,15 +155,16 @@ def test_merge_steps_isolate_cap():
     # (a) PFN 13 in a MOVABLE block, buddy 12 in use; (b) UNMOVABLE: no U list -> RECLAIMABLE
     # first; largest there is PFN 1 (order 0); the [0, 4) block has one free page: no steal.
     (0, "U.UUUU.UM.MMMM.M", "RRMM",
-     {"freed_list": "MOVABLE", "source": "RECLAIMABLE", "steals": False}),
+     {"freed_list": "MOVABLE", "source": "RECLAIMABLE", "steals": False, "freed_order": 0}),
     # (a) PFN 5 in a RECLAIMABLE block; (b) MOVABLE: no M or C list -> RECLAIMABLE, largest
     # block [6, 8) order 1 >= pageblock_order/2: 2 of 4 pages free -> [4, 8) becomes MOVABLE.
     (1, "MMMMUU..U.U.MMMM", "MRRM",
-     {"freed_list": "RECLAIMABLE", "source": "RECLAIMABLE", "steals": True}),
+     {"freed_list": "RECLAIMABLE", "source": "RECLAIMABLE", "steals": True, "freed_order": 0}),
     # (a) PFN 4 in a CMA block merges into [4, 8) on the CMA list; (b) UNMOVABLE never uses CMA:
     # fallback MOVABLE, largest block [12, 16) order 2 = pageblock_order -> stolen whole.
     (2, "M.MMM...MMMM....", "CCMM",
-     {"freed_list": "CMA", "source": "MOVABLE", "steals": True}),
+     # (a) PFN 4: buddy 5 free -> [4, 6), buddy [6, 8) free order 1 -> [4, 8), buddy 0 in use
+     {"freed_list": "CMA", "source": "MOVABLE", "steals": True, "freed_order": 2}),
 ])
 def test_migratetype_problem_hand_derived(seed, mapping, blocks, answers):
     p = basics.migratetype_problem(seed)
@@ -185,11 +194,15 @@ def test_alignment_problem_hand_derived():
     # 0x1000 pages = 8 pageblocks of 512
     p = basics.alignment_problem(1)
     assert "0x463c5" in p.setup and "0x46cf0" in p.setup and "x86-64" in p.setup
-    assert p.answers() == {"isolate_start": 0x46000, "isolate_end": 0x47000, "nr_pageblocks": 8}
+    # 0x1000 pages = 4 largest blocks of 1024
+    assert p.answers() == {"isolate_start": 0x46000, "isolate_end": 0x47000, "nr_pageblocks": 8,
+                           "nr_max_blocks": 4}
     # seed 0, MAX_ORDER 11 with pageblock_order 13: unit max(1024, 8192) = 8192
     p = basics.alignment_problem(0)
     assert "pageblock_order=13" in p.setup and "0x40825" in p.setup and "0x43085" in p.setup
-    assert p.answers() == {"isolate_start": 0x40000, "isolate_end": 0x44000, "nr_pageblocks": 2}
+    # 0x4000 pages = 16 largest blocks of 1024
+    assert p.answers() == {"isolate_start": 0x40000, "isolate_end": 0x44000, "nr_pageblocks": 2,
+                           "nr_max_blocks": 16}
 
 
 def test_alignment_problem_answers_are_aligned():

@@ -38,7 +38,8 @@ def test_isolation_problem_seed_6_by_hand():
     assert "map  UUUU.UF.M.MFFMTT...MM.M.MMMU..M." in p.ask()
     assert "blocks  U   U   M   M   U   U   R   M" in p.ask()
     assert "alloc_contig_range(20, 30) isolates [16, 32)" in p.ask()
-    assert p.answers() == {"ok": False, "failed_block": 24, "unmovable_pfn": 27}
+    # the refusal rolls back the blocks 16 and 20: none is left Isolate
+    assert p.answers() == {"ok": False, "failed_block": 24, "unmovable_pfn": 27, "nr_isolated": 0}
 
 
 def test_isolation_problem_seed_1_by_hand():
@@ -46,7 +47,9 @@ def test_isolation_problem_seed_1_by_hand():
     p = stages.isolation_problem(1)
     assert "map  UUUUF.M.TTUUHH..M....FHH..FFMFM." in p.ask()
     assert "isolates [24, 32)" in p.ask()
-    assert p.answers() == {"ok": True, "failed_block": None, "unmovable_pfn": None}
+    # [24, 32) is two pageblocks of 4, both isolated
+    assert p.answers() == {"ok": True, "failed_block": None, "unmovable_pfn": None,
+                           "nr_isolated": 2}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -65,14 +68,18 @@ def test_migration_problem_seed_6_by_hand():
     p = stages.migration_problem(6)
     assert "map  UUUU...M.M.M.MM.MF.MPMPFPM.FFM.." in p.ask()
     assert "alloc_contig_range(17, 26)" in p.ask()
-    assert p.answers() == {"migrated": [19, 21, 25], "dropped": [17, 23], "skipped": [20, 22, 24]}
+    # the skipped pinned pages stay in use: test_pages_isolated() fails the call
+    assert p.answers() == {"migrated": [19, 21, 25], "dropped": [17, 23], "skipped": [20, 22, 24],
+                           "succeeds": False}
 
 
 def test_migration_problem_seed_3_by_hand():
     # [15, 20) = M F . F U: the kernel page 19 is not on the LRU
     p = stages.migration_problem(3)
     assert "map  UUUU.....F..FMFMF.FUMMM.M...M.MM" in p.ask()
-    assert p.answers() == {"migrated": [15], "dropped": [16, 18], "skipped": [19]}
+    # the kernel page 19 stays: the call fails
+    assert p.answers() == {"migrated": [15], "dropped": [16, 18], "skipped": [19],
+                           "succeeds": False}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

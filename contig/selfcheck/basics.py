@@ -30,15 +30,14 @@ from typing import Any
 
 from ..buddy import FALLBACKS
 from ..geometry import Geometry
-from ..mapfmt import BLOCK_CHARS, KIND_DESCRIPTIONS
+from ..mapfmt import KIND_DESCRIPTIONS
 from ..pcp import alloc_pages, put_page
 from ..scenarios import random_zone
 from ..zone import MigrateType, Zone
-from . import Problem, Question
+from . import Problem, Question, normalise
 from . import below as _below
 from . import check_seed as _seed
 from . import pick as _pick
-from . import same_bool as _same_bool
 
 __all__ = [
     "ALIGNMENT_GEOMETRIES",
@@ -77,41 +76,13 @@ def map_text(zone: Zone, indent: str = "  ") -> str:
                       f"{indent}   map  {m}", f"{indent}blocks  {blocks.rstrip()}"])
 
 
-def _as_pfns(x: Any) -> list[int] | None:
-    try:
-        out = sorted(int(v) for v in x)
-    except (TypeError, ValueError):
-        return None
-    return out
 
 
-def _same_pfns(given: Any, answer: list[int]) -> bool:
-    return _as_pfns(given) == answer
+def _as_mt(x: Any) -> MigrateType:
+    """A MigrateType from anything :func:`contig.selfcheck.normalise` reads as one."""
+    return MigrateType[normalise(x, "migratetype")]
 
 
-def _as_mt(x: Any) -> MigrateType | None:
-    """A MigrateType from a MigrateType, an int, a name ("movable") or a letter ("M")."""
-    if isinstance(x, MigrateType):
-        return x
-    if isinstance(x, int) and not isinstance(x, bool):
-        return MigrateType(x) if 0 <= x < len(MigrateType) else None
-    if isinstance(x, str):
-        t = x.strip()
-        if len(t) == 1 and t in BLOCK_CHARS:
-            return MigrateType(BLOCK_CHARS.index(t))
-        t = t.upper().removeprefix("MIGRATE_")
-        for mt in MigrateType:
-            if t in (mt.name, mt.procname.upper()):
-                return mt
-    return None
-
-
-def _same_mt(given: Any, answer: Any) -> bool:
-    return _as_mt(given) is not None and _as_mt(given) == _as_mt(answer)
-
-
-def _same_int(given: Any, answer: int) -> bool:
-    return isinstance(given, int) and not isinstance(given, bool) and given == answer
 
 
 def _block_of(zone: Zone, pfn: int) -> tuple[int, int, MigrateType]:
@@ -197,6 +168,10 @@ def read_map_problem(seed: int) -> Problem:
     free = [z.start_pfn + i for i, c in enumerate(m) if c == "."]
     pcp = [z.start_pfn + i for i, c in enumerate(m) if c == "p"]
     bt = z.get_pageblock_migratetype(j)
+    a = _below(rng, 12)
+    b = a + 2 + _below(rng, 16 - a - 1)
+    in_range = sum(1 for i in range(a, b) if m[i] == ".")
+    page_type = _as_mt(m[j]).name if m[j] in "UMRH" else None
     free_reason = f"the '.' characters are at PFNs {free}" if free else "no PFN is '.'"
     if pcp:
         free_reason += (f"; PFN(s) {pcp} ('p') are free too, but wait on a per-CPU list, "
@@ -207,14 +182,29 @@ def read_map_problem(seed: int) -> Problem:
                "(one letter per PFN; one letter per 4-page pageblock)"),
         questions=[
             Question("free_pfns", "which PFNs are free in the buddy allocator? (a list)",
-                     free, free_reason + ".", same=_same_pfns),
+                     free, free_reason + ".", kind="pfns",
+                     hints=lambda given: (
+                         f"PFN(s) {sorted(set(given) & set(pcp))} are 'p': free, but parked on a "
+                         "per-CPU list, not on a free list of the buddy allocator."
+                         if set(given) & set(pcp) else None)),
             Question("kind", f"what is PFN {k}? (its map character)", m[k],
-                     f"PFN {k} is {m[k]!r}: {KIND_DESCRIPTIONS[m[k]]}."),
+                     f"PFN {k} is {m[k]!r}: {KIND_DESCRIPTIONS[m[k]]}.", kind="mapchar"),
             Question("pageblock", f"what type is the pageblock holding PFN {j}? (U, M, R, H, C or I)",
                      bt.char,
                      f"PFN {j} is in the pageblock [{SMALL.pageblock_start(j)}, "
                      f"{SMALL.pageblock_start(j) + SMALL.pageblock_nr_pages}), "
-                     f"blocks letter {bt.char!r}: {bt.name}.", same=_same_mt),
+                     f"blocks letter {bt.char!r}: {bt.name}.", kind="migratetype",
+                     hints=((page_type, "that is the page's letter in the map row; the type "
+                                        "of its pageblock is in the blocks row, one letter "
+                                        "per 4 PFNs."),) if page_type != bt.name else ()),
+            Question("free_in_range", f"how many pages of [{a}, {b}) are free in the buddy "
+                     "allocator?", in_range,
+                     f"[{a}, {b}) is half-open: PFNs {a} to {b - 1}, {b - a} pages; {in_range} "
+                     "of them are '.'.", kind="int",
+                     hints=((in_range + (b < 16 and m[b] == "."), f"[{a}, {b}) stops before PFN {b}: the "
+                             "end of a range is not in it."),
+                            (sum(1 for i in range(a, b) if m[i] in ".p"),
+                             "the 'p' pages are free but not in the buddy allocator."))),
         ],
         seed=seed)
 
@@ -253,6 +243,7 @@ def buddy_problem(seed: int) -> Problem:
     head, order, _mt = _block_of(after, p)
     steps = merge_steps(z, p)
     blocks = ", ".join(f"[{h}, {h + (1 << o)}) order {o}" for h, o, _ in z.free_blocks())
+    n_before, n_after = len(z.free_blocks()), len(after.free_blocks())
     reason = "; ".join(s.split(": ", 1)[1] if s.startswith("order") else s for s in steps[:-1])
     return Problem(
         title="Free a page",
@@ -262,10 +253,18 @@ def buddy_problem(seed: int) -> Problem:
                f"The page at PFN {p} is freed (put_page)."),
         questions=[
             Question("order", "what order does the merged free block reach?", order,
-                     f"{reason}.", same=_same_int),
+                     f"{reason}.", kind="int"),
             Question("start", "at which PFN does that block start?", head,
                      f"the block of order {order} holding PFN {p} starts at "
-                     f"{p} & ~{(1 << order) - 1} = {head}.", same=_same_int),
+                     f"{p} & ~{(1 << order) - 1} = {head}.", kind="int",
+                     hints=((p, f"PFN {p} is where the freed page is; a merged block starts at "
+                                "a multiple of its size."),) if head != p else ()),
+            Question("nr_free_blocks", "how many free blocks does the zone hold afterwards?",
+                     n_after,
+                     f"{n_before} before; the freed page adds one block and each of the "
+                     f"{order} merge(s) joins two blocks into one: {n_before} + 1 - {order} = "
+                     f"{n_after}.", kind="int",
+                     hints=((n_before + 1, "each merge turns two free blocks into one."),)),
         ],
         seed=seed)
 
@@ -322,6 +321,7 @@ def migratetype_problem(seed: int) -> Problem:
     put_page(za, p)
     head, order, list_mt = _block_of(za, p)
     pb = z.get_pageblock_migratetype(p)
+    head_mt = z.get_pageblock_migratetype(head).name
     reason_a = (f"free_hot_cold_page() remembers the type of PFN {p}'s pageblock, {pb.name}, "
                 f"and __free_one_page() puts the merged block [{head}, {head + (1 << order)}) "
                 f"(order {order}) on that type's list")
@@ -375,11 +375,21 @@ def migratetype_problem(seed: int) -> Problem:
                f"{want_mt.name} (alloc_pages, order 0)."),
         questions=[
             Question("freed_list", "(a) on which migratetype's free list does the merged block "
-                     "sit?", list_mt.name, reason_a + ".", same=_same_mt),
+                     "sit?", list_mt.name, reason_a + ".", kind="migratetype",
+                     hints=((head_mt, "the list is chosen by the type of the freed page's "
+                                      "pageblock, before merging; v4.4 does not look again at "
+                                      "the merged block's head."),)
+                     if head_mt != list_mt.name else ()),
             Question("source", "(b) from which migratetype's free list does the page come?",
-                     src_mt.name, reason_b + ".", same=_same_mt),
+                     src_mt.name, reason_b + ".", kind="migratetype",
+                     hints=((want_mt.name, f"look at the free blocks in {want_mt.name} "
+                                           "pageblocks: are there any?"),)
+                     if src_mt != want_mt else ()),
             Question("steals", "(b) does any pageblock change its type? (True/False)",
-                     bool(changed), reason_steal + ".", same=_same_bool),
+                     bool(changed), reason_steal + ".", kind="bool"),
+            Question("freed_order", "(a) what order does the merged block reach? (notebook 01)",
+                     order, f"freeing PFN {p} merges up to [{head}, {head + (1 << order)}): "
+                     f"order {order}; buddies merge whatever list they are on.", kind="int"),
         ],
         seed=seed)
 
@@ -420,6 +430,8 @@ def alignment_problem(seed: int) -> Problem:
     end = start + length
     lo, hi = g.pfn_max_align_down(start), g.pfn_max_align_up(end)
     nblocks = (hi - lo) // g.pageblock_nr_pages
+    nmax = (hi - lo) // g.max_order_nr_pages
+    pb_lo = start - start % g.pageblock_nr_pages
     unit_why = (f"the unit is max(MAX_ORDER_NR_PAGES = {g.max_order_nr_pages}, "
                 f"pageblock_nr_pages = {g.pageblock_nr_pages}) = {unit} pages")
     return Problem(
@@ -431,13 +443,24 @@ def alignment_problem(seed: int) -> Problem:
         questions=[
             Question("isolate_start", "isolate_start = pfn_max_align_down(start)?", lo,
                      f"{unit_why}; {_fmt(start, big)} rounded down to a multiple of {unit} is "
-                     f"{_fmt(lo, big)}.", same=_same_int),
+                     f"{_fmt(lo, big)}.", kind="int",
+                     hints=((pb_lo, "that is a pageblock boundary; the unit is the larger of "
+                                    "a pageblock and a MAX_ORDER block."),) if pb_lo != lo else ()),
             Question("isolate_end", "isolate_end = pfn_max_align_up(end)?", hi,
                      f"{_fmt(end, big)} rounded up to a multiple of {unit} is {_fmt(hi, big)} "
-                     "(end is exclusive; an aligned end stays put).", same=_same_int),
+                     "(end is exclusive; an aligned end stays put).", kind="int"),
             Question("nr_pageblocks", "how many pageblocks does start_isolate_page_range() "
                      "isolate?", nblocks,
                      f"({_fmt(hi, big)} - {_fmt(lo, big)}) / {g.pageblock_nr_pages} = {nblocks}.",
-                     same=_same_int),
+                     kind="int"),
+            Question("nr_max_blocks", f"how many free blocks of the largest order "
+                     f"(MAX_ORDER-1 = {g.max_order - 1}, notebook 01) fit in "
+                     "[isolate_start, isolate_end)?", nmax,
+                     f"({_fmt(hi, big)} - {_fmt(lo, big)}) / MAX_ORDER_NR_PAGES "
+                     f"{g.max_order_nr_pages} = {nmax}: the aligned range holds whole "
+                     "largest blocks, so no free block crosses its edges.", kind="int",
+                     hints=((nblocks, "that counts pageblocks; a largest buddy block is "
+                                      f"{g.max_order_nr_pages} pages."),)
+                     if nblocks != nmax else ()),
         ],
         seed=seed)

@@ -43,7 +43,6 @@ from . import Problem, Question
 from . import below as _below
 from . import check_seed as _seed
 from . import pick as _pick
-from . import same_bool as _same_bool
 
 __all__ = [
     "FAILURE_SCENARIOS",
@@ -111,32 +110,8 @@ def _page_words(zone: Zone, pfn: int) -> str:
     return f"PFN {pfn} ({c}: {what})"
 
 
-def _same_ret(given: Any, answer: str) -> bool:
-    if isinstance(given, bool):
-        return False
-    if isinstance(given, int | np.integer):
-        return errname(int(given)) == answer
-    if isinstance(given, str):
-        g = given.strip().upper()
-        if g not in ("0", "") and not g.startswith("-"):
-            g = "-" + g
-        return g == answer.upper()
-    return False
 
 
-def _norm_stage(x: Any) -> str | None:
-    if x is None:
-        return None
-    s = str(x).strip().replace("()", "")
-    return None if s.lower() in ("", "none", "-", "success") else s
-
-
-def _same_stage(given: Any, answer: str | None) -> bool:
-    return _norm_stage(given) == answer
-
-
-def _same_blocks(given: Any, answer: str) -> bool:
-    return isinstance(given, str) and given.replace(" ", "").upper() == answer
 
 
 def _block_of(zone: Zone, pfn: int) -> tuple[int, int]:
@@ -283,19 +258,23 @@ def grab_problem(seed: int) -> Problem:
             Question("outer_start", "the PFN the outer_start loop stops at", os_,
                      f"start {start} lies in the free order-{k} block [{os_}, {os_ + (1 << k)}); "
                      f"the loop probes {', '.join(map(str, probes))} (start rounded down to "
-                     f"1, 2, 4 ... pages) and stops at the first free block head"),
+                     f"1, 2, 4 ... pages) and stops at the first free block head", kind="int"),
             Question("outer_end", "one past the last page isolate_freepages_range() takes", oe,
                      "the grab takes whole free blocks from outer_start on: "
                      + ", ".join(f"[{p}, {p + (1 << o)})" for p, o in taken)
-                     + f"; the last one ends at {oe}, so outer_end = {oe} (>= end {end})"),
+                     + f"; the last one is [{taken[-1][0]}, {oe}), so outer_end = {oe} "
+                       f"(>= end {end})",
+                     kind="int",
+                     hints=((oe - 1, f"{oe - 1} is the last page taken; outer_end is one past "
+                                     "it (ranges are half-open)."),)),
             Question("head", "pages in [outer_start, start), freed back", head,
                      (f"[{os_}, {start}) were taken only because they share a free block with "
                       f"start; free_contig_range() gives them back" if head else
-                      "outer_start == start: no head")),
+                      "outer_start == start: no head"), kind="int"),
             Question("tail", "pages in [end, outer_end), freed back", tail,
                      (f"[{end}, {oe}) were taken only because the last free block runs past end; "
                       f"free_contig_range() gives them back" if tail else
-                      "outer_end == end: no tail")),
+                      "outer_end == end: no tail"), kind="int"),
         ])
 
 
@@ -362,9 +341,9 @@ def undo_problem(seed: int) -> Problem:
         questions=[
             Question("blocks", "the blocks map after the call (one letter per pageblock)",
                      after.blocks_map(), f"{blocks} -> {after.blocks_map()}: {why}",
-                     same=_same_blocks),
+                     kind="blocks"),
             Question("ret", "what alloc_contig_range() returns", errname(r.ret),
-                     explain(r, z), same=_same_ret),
+                     explain(r, z), kind="ret"),
         ])
 
 
@@ -448,9 +427,10 @@ def drift_problem(seed: int) -> Problem:
         setup=setup, seed=seed,
         questions=[
             Question("order", f"the order of the free block holding PFN {q} afterwards", order,
-                     why_o),
+                     why_o, kind="int"),
             Question("drift", "pages on non-Isolate lists minus NR_FREE_PAGES afterwards "
-                              "(0 if the counter is right)", drift, why_d),
+                              "(0 if the counter is right)", drift, why_d,
+                     kind="int"),
         ])
 
 
@@ -603,11 +583,11 @@ def failure_problem(seed: int) -> Problem:
         setup=setup, seed=seed,
         questions=[
             Question("ret", "the return value (0, -EBUSY, -ENOMEM or -EINTR)", errname(r.ret),
-                     explain(r, z) + late, same=_same_ret),
+                     explain(r, z) + late, kind="ret"),
             Question("stage", "the stage that failed (None if it succeeds)", r.failed_stage,
                      f"result.failed_stage is {r.failed_stage!r}"
                      + (f"; the kernel logs '{r.log[0]}'" if r.log else "; nothing is logged"),
-                     same=_same_stage),
+                     kind="word"),
         ])
 
 
@@ -795,9 +775,13 @@ def window_problem(seed: int, zone: Zone) -> Problem:
         setup=setup, seed=seed,
         questions=[
             Question("ok_2mib", f"does call 1 ([{h}, {h + half})) succeed? (True/False)",
-                     r2.ok, explain(r2, zone), same=_same_bool),
+                     r2.ok, explain(r2, zone), kind="bool",
+                     hints=((True, f"the {mib} MiB request is isolated as the whole window "
+                                   f"[{a}, {a + w}) (notebook 03): the other pageblock must "
+                                   "pass has_unmovable_pages() too."),)
+                     if r2.failed_stage == "start_isolate_page_range" else ()),
             Question("ok_4mib", f"does call 2 ([{a}, {a + w})) succeed? (True/False)",
-                     r4.ok, explain(r4, zone), same=_same_bool),
+                     r4.ok, explain(r4, zone), kind="bool"),
         ])
 
 

@@ -41,6 +41,7 @@ from . import Problem, Question
 from . import below as _below
 from . import check_seed as _seed
 from . import pick as _pick
+from .outcomes import explain
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -66,40 +67,9 @@ _MAX_DRAWS = 200        # a generator gives up (a bug) after this many unusable 
 
 
 # ---------------------------------------------------------------- small helpers
-def _as_pfns(x: Any) -> list[int] | None:
-    if x is None:
-        return []
-    try:
-        return sorted(int(v) for v in x if not isinstance(v, bool))
-    except (TypeError, ValueError):
-        return None
 
 
-def _same_pfns(given: Any, answer: list[int]) -> bool:
-    return _as_pfns(given) == answer
 
-
-def _same_optional_int(given: Any, answer: int | None) -> bool:
-    if answer is None:
-        return given is None or (isinstance(given, str) and given.strip().lower() in ("none", ""))
-    return isinstance(given, int) and not isinstance(given, bool) and given == answer
-
-
-def _same_bool(given: Any, answer: bool | None) -> bool:
-    if isinstance(given, str):
-        g = given.strip().lower()
-        given = {"yes": True, "true": True, "no": False, "false": False, "none": None}.get(g, g)
-    if answer is None:
-        return given is None
-    return isinstance(given, bool) and given == answer
-
-
-def _same_word(given: Any, answer: str | None) -> bool:
-    if answer is None:
-        return given is None or (isinstance(given, str) and given.strip().lower() in ("none", "never"))
-    if not isinstance(given, str):
-        return False
-    return given.strip().rstrip("()").lower() == answer.lower()
 
 
 def _dedup(xs: list[int]) -> list[int]:
@@ -109,14 +79,6 @@ def _dedup(xs: list[int]) -> list[int]:
             out.append(x)
     return out
 
-
-def _same_probes(given: Any, answer: list[int]) -> bool:
-    """The probes exactly, or with repeated probes of the same PFN written once."""
-    try:
-        g = [int(v) for v in given]
-    except (TypeError, ValueError):
-        return False
-    return g == answer or g == _dedup(answer)
 
 
 def _pfn_list(pfns: list[int]) -> str:
@@ -247,6 +209,13 @@ def isolation_problem(seed: int) -> Problem:
     failed_block = bad[0].start_pfn if bad else None
     culprit = bad[0].fields["unmovable_pfn"] if bad else None
     walk = "; ".join(_block_verdict(zone, e) for e in events)
+    n_range = (r.isolate_end - r.isolate_start) // _PBN
+    n_request = len(range(SMALL.pageblock_start(start), end, _PBN))
+    nr_isolated = n_range if ok else 0
+    why_nr = (f"[{r.isolate_start}, {r.isolate_end}) is {start} and {end} rounded out to "
+              f"{SMALL.max_align_nr_pages} pages: {n_range} pageblocks, all isolated." if ok else
+              "a block refused, so start_isolate_page_range() rolled back every block it had "
+              "isolated: none is Isolate.")
     if ok:
         why_ok = f"every block passes has_unmovable_pages(): {walk}."
         why_block = "no block refuses, so there is none."
@@ -274,11 +243,20 @@ def isolation_problem(seed: int) -> Problem:
         seed=seed,
         questions=[
             Question("ok", "Is every pageblock of the isolated range isolated? (True/False)", ok,
-                     why_ok, _same_bool),
+                     why_ok, "bool"),
             Question("failed_block", "First PFN of the pageblock that refuses (None if none)",
-                     failed_block, why_block, _same_optional_int),
+                     failed_block, why_block, "optional_int",
+                     hints=((culprit, "that is the page to blame; the question asks for the "
+                                      "first PFN of its pageblock."),)
+                     if culprit != failed_block else ()),
             Question("unmovable_pfn", "The page has_unmovable_pages() objects to (None if none)",
-                     culprit, why_pfn, _same_optional_int),
+                     culprit, why_pfn, "optional_int"),
+            Question("nr_isolated", "How many pageblocks are Isolate when "
+                     "start_isolate_page_range() returns? (the aligned range: notebook 03)",
+                     nr_isolated, why_nr, "int",
+                     hints=((n_range, "a refusing block makes it roll back the blocks it had "
+                                      "isolated."),) if not ok else
+                     ((n_request, "isolation works on the aligned range, not the request."),)),
         ])
 
 
@@ -338,6 +316,21 @@ def migration_problem(seed: int) -> Problem:
     v_note = (f" PFN(s) {_pfn_list(vs)} waited in the pagevec; migrate_prep() (lru_add_drain_all()) "
               f"put them on the LRU first." if vs else "")
     targets = ", ".join(f"{s}->{d}" for s, d in sorted(r.migrated.items()))
+    in_req = range(start, end)
+
+    def lru_hint(given: list[int]) -> str | None:
+        for p in given:
+            msg = {"F": "a clean page-cache page is dropped, not migrated",
+                   "P": "a pinned page has an extra reference: the scan skips it",
+                   "U": "a kernel page is not on the LRU: the scan skips it",
+                   "T": "a THP is compound: v4.4's scan skips it",
+                   ".": "a free page has nothing to move",
+                   "M": "a movable page on the LRU is migrated"}.get(m[p]) if 0 <= p < len(m) else None
+            if p not in in_req:
+                return f"PFN {p} is outside [{start}, {end}): only the request is scanned."
+            if msg:
+                return f"PFN {p} is {m[p]!r}: {msg}."
+        return None
     reasons = []
     for reason, pfns in r.skipped.items():
         if pfns:
@@ -359,16 +352,23 @@ def migration_problem(seed: int) -> Problem:
             Question("migrated", "PFNs copied elsewhere by migrate_pages() (a list)", migrated,
                      f"the LRU pages of the request that are neither clean page cache, pinned "
                      f"nor compound: {_pfn_list(migrated)}"
-                     + (f" (to {targets})." if targets else ".") + v_note + pad_note, _same_pfns),
+                     + (f" (to {targets})." if targets else ".") + v_note + pad_note, "pfns",
+                     hints=lambda g: lru_hint([p for p in g if p not in migrated])),
             Question("dropped", "PFNs freed by reclaim_clean_pages_from_list() (a list)", dropped,
                      f"the clean page-cache (F) pages of the request: {_pfn_list(dropped)}; "
-                     f"they are freed, not copied.", _same_pfns),
+                     f"they are freed, not copied.", "pfns",
+                     hints=lambda g: lru_hint([p for p in g if p not in dropped])),
             Question("skipped", "In-use PFNs of the request the scan leaves where they are (a list; "
                      "a THP counts with all its pages)", skipped,
                      ("isolate_migratepages_block() passes over " + "; ".join(reasons) + "."
                       if reasons else "the scan skips nothing: every in-use page can be moved.")
                      + " Migration still returns 0: in v4.4 pages that stay are caught later, by "
-                       "test_pages_isolated().", _same_pfns),
+                       "test_pages_isolated().", "pfns",
+                     hints=lambda g: lru_hint([p for p in g if p not in skipped])),
+            Question("succeeds", "Does the whole call succeed in the end? (True/False)",
+                     r.ok, explain(r, zone), "bool",
+                     hints=((True, "a skipped page is still in use when test_pages_isolated() "
+                                   "looks at the request."),) if skipped and not r.ok else ()),
         ])
 
 
@@ -488,10 +488,10 @@ def drain_problem(seed: int) -> Problem:
         questions=[
             Question("func", f"The kernel function whose step makes PFN {x} a free buddy page",
                      first.func, f"{explain} (event {first.seq}). The page's path: {path}.",
-                     _same_word),
+                     "word"),
             Question("stage", "In which stage of the call? (isolate, migrate or drain)",
                      first.stage, f"event {first.seq} belongs to the {first.stage!r} stage.",
-                     _same_word),
+                     "word"),
         ])
 
 
@@ -546,7 +546,7 @@ def outer_start_problem(seed: int) -> Problem:
         bo = ev.fields["buddy_order"]
         why_outer = f"PFN {outer} heads a free order-{bo} block, the first probe that does"
         if not ev.fields["covers_start"]:
-            why_outer += (f"; it ends at {outer + (1 << bo) - 1} and does not cover start {start}, "
+            why_outer += (f"; the block [{outer}, {outer + (1 << bo)}) does not cover start {start}, "
                           f"which v4.4 does not check (4.5 falls back to start)")
         why_outer += "."
         t = tests[0]
@@ -573,9 +573,9 @@ def outer_start_problem(seed: int) -> Problem:
         seed=seed,
         questions=[
             Question("probes", "The PFNs the outer_start loop looks at, in order (a list; a PFN "
-                     "probed twice in a row may be written once)", probes, probe_why, _same_probes),
+                     "probed twice in a row may be written once)", probes, probe_why, "probes"),
             Question("outer_start", "outer_start (None if the loop finds nothing)", outer, why_outer,
-                     _same_optional_int),
+                     "optional_int"),
             Question("test_passes", "Does test_pages_isolated(outer_start, end) pass? (True/False, "
-                     "None if it never runs)", passes, why_test, _same_bool),
+                     "None if it never runs)", passes, why_test, "bool"),
         ])

@@ -21,7 +21,7 @@ from pathlib import Path
 from jlab import free_port, home_env, stop_process_group, track
 
 REPO = Path(__file__).resolve().parents[2]
-URL = re.compile(r"(http://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-f]+))")
+URL = re.compile(r"(http://127\.0\.0\.1:(\d+)/lab(?:/tree/([^?\s]+))?\?token=([0-9a-f]+))")
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -51,7 +51,9 @@ def course_server(tmp_path: Path, timeout: float = 120):
             lines.append(line)
             m = URL.search(line)
         assert m, "no address printed:\n" + "".join(lines[-30:])
-        port, token = m[2], m[3]
+        port, token = m[2], m[4]
+        # the course opens on notebook 00, whose Contents cell lists the course
+        assert m[3] == "00-how-to-use.ipynb", m[1]
         base = f"http://127.0.0.1:{port}"
         status = None
         while time.monotonic() < deadline:
@@ -73,3 +75,8 @@ def test_scripts_course_serves_the_notebooks(tmp_path):
         names = {item["name"] for item in json.loads(body)["content"]}
         expected = {p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb")}
         assert expected <= names, f"served {sorted(names)}, expected the course {sorted(expected)}"
+        # the course's settings: JupyterLab does not ask about news on first start
+        code, body = _get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+                          f"?token={token}")
+        assert code == 200
+        assert json.loads(body)["schema"]["properties"]["fetchNews"]["default"] == "false"

@@ -1,5 +1,6 @@
 """Every course notebook runs top to bottom in JupyterLab in a real browser,
-without an error output (cells tagged raises-exception excepted); then every
+without an error output (cells tagged raises-exception excepted), and after
+the run no answer is visible (collapsed cells stay collapsed); then every
 contig app in it is driven with the keyboard and checked against the model
 (contig_widgets.py): the picture changes, the result matches, and moving a
 control back to where it was gives the same picture (the negative control)."""
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from contig_widgets import exercise_all
 from jlab import error_outputs, run_notebook
+from test_hidden_answers_browser import hidden_answers, visible_text
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +39,8 @@ def test_notebook_runs_in_jupyterlab(name, jlab_root, request):
     errors = [(i, text) for i, text in error_outputs(page) if i not in allowed]
     assert not errors, "\n\n".join(f"cell {i}:\n{text}" for i, text in errors)
     assert not state["unrun"], f"cells left unrun: {state}"
+    seen = [(i, kind, m) for i, kind, m in hidden_answers(path) if m in visible_text(page, i)]
+    assert not seen, f"answers visible after running {name}: {seen}"
     has_app = any("RangeExplorer(" in "".join(c["source"]) or "StepPlayer(" in "".join(c["source"])
                   for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
     done = exercise_all(page)
