@@ -208,9 +208,10 @@ _SCENARIO_LIST = [
        see it: it is not PageBuddy, and test_pages_isolated() would stop there.
        set_migratetype_isolate() calls drain_all_pages() after isolating each block, so
        the page reaches the buddy lists (the Isolate list of its block) long before the
-       test.  The zone's per-CPU high is 4 here, so freed pages can stay on the lists.""",
+       test.  The zone's per-CPU high is 8 here (batch 2, as the percpu_pagelist_fraction
+       sysctl would set it), so freed pages can stay on the lists.""",
        map="UUUU" "MMMM" "M.p." "M..." "...." "...." "MMMM" "....",
-       blocks="UMMMMMMM", start=8, end=16, pcp=(4, 2),
+       blocks="UMMMMMMM", start=8, end=16, pcp=(8, 2),
        expect={"ret": "0", "failed_stage": None, "outer_start": 8, "outer_end": 16,
                "log": [], "migrated": 2}),
     _s("unmovable-padding", "An unmovable page in the alignment padding",

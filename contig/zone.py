@@ -129,24 +129,24 @@ def check_pcp(high: Any, batch: Any) -> tuple[int, int]:
 
     What v4.4 can set (mm/page_alloc.c): pageset_set_batch(b) gives
     ``(6*b, max(1, b))`` (boot, from zone_batchsize(); b = 0 gives high 0,
-    batch 1), pageset_set_high(h) gives ``(h, min(max(1, h // 4), 96))``
-    (the percpu_pagelist_fraction sysctl), and pageset_update() states the
-    rule both keep: batch is never above high.  The model accepts every pair
-    that keeps that rule: ``batch >= 1`` and either ``batch <= high`` or
-    ``high == 0`` with ``batch == 1``.  Any other pair would make
-    free_hot_cold_page() ask free_pcppages_bulk() for more pages than the
-    per-CPU lists hold (the kernel would spin there for ever).
+    batch 1), and pageset_set_high(h) gives ``(h, min(max(1, h // 4), 96))``
+    (the percpu_pagelist_fraction sysctl); pageset_update() writes the pair.
+    Those are the only two ways v4.4 sets a per-CPU pair, so the model
+    accepts exactly the pairs they can produce and refuses any other: such a
+    pair could make free_hot_cold_page() ask free_pcppages_bulk() for more
+    pages than the per-CPU lists hold (where the kernel would spin for ever),
+    and in any case shows behaviour no v4.4 machine has.
 
     :raises ArgTypeError: a value that is not an int.
-    :raises ValueError: naming the pair, when the rule is broken.
+    :raises ValueError: naming the pair, when neither formula gives it.
     """
     h = check_int("pcp high", high, lo=0, hi=MAX_PFN)
     b = check_int("pcp batch", batch, lo=1, hi=MAX_PFN)
-    if not (b <= h or (h == 0 and b == 1)):
+    if not (h == 6 * b or b == min(max(1, h // 4), PCP_HIGH_BATCH_CAP)):
         raise ValueError(
-            f"pcp high={h}, batch={b} is not a per-CPU setting v4.4 can have: pcp batch must be "
-            f"between 1 and high (or high 0 with batch 1); the kernel sets (6*b, b) or "
-            f"(h, max(1, h/4))")
+            f"pcp high={h}, batch={b} is not a per-CPU setting v4.4 can have: the kernel sets "
+            f"(6*b, b) at boot or (h, max(1, h/4) capped at 96) through "
+            f"percpu_pagelist_fraction; e.g. ({6 * b}, {b}) or ({h}, {min(max(1, h // 4), 96)})")
     return h, b
 
 

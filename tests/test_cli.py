@@ -110,14 +110,14 @@ def test_scenario_list(capsys):
 
 def test_run_prints_every_parameter_first(capsys):
     rc, out, _err = run_main(capsys, "run", "--scenario", "writeback", "--start", "8",
-                            "--end", "0x10", "--migratetype", "cma", "--pcp", "4,2")
+                            "--end", "0x10", "--migratetype", "cma", "--pcp", "8,2")
     assert rc == 0
     args = [ln for ln in out.splitlines()[:12] if ln.startswith("ARG ")]
     assert args == [
         "ARG scenario writeback", "ARG geometry 4,2", "ARG start_pfn 0",
         f"ARG map {scenarios.get('writeback').map}", "ARG blocks UMMMMMMM", "ARG start 8",
         "ARG end 16", "ARG migratetype cma", "ARG fatal_signal_at None", "ARG busy 10",
-        "ARG pcp 4,2"]
+        "ARG pcp 8,2"]
     assert "Return value: -EBUSY" in out
 
 
@@ -173,7 +173,7 @@ def test_run_cma_keeps_blocks(capsys):
     (["run", "--scenario", "pinned", "--busy", "3"], "busy PFN 3 is outside"),
     (["run", "--scenario", "pinned", "--start", "-4"], "cannot be negative"),
     (["run", "--scenario", "pinned", "--fatal-signal-at", "0"], "at least 1"),
-    (["run", "--scenario", "pinned", "--pcp", "1,4"], "pcp batch"),
+    (["run", "--scenario", "pinned", "--pcp", "1,4"], "pcp high=1, batch=4 is not a per-CPU setting"),
     (["run", "--scenario", "pinned", "--migratetype", "unmovable"], "invalid choice"),
     (["run", "--map", "M", "--scenario", "pinned"], "not allowed with"),
     (["run"], "one of the arguments --map --scenario is required"),

@@ -63,6 +63,17 @@ def test_b1_settings_the_kernel_can_have_are_accepted(high, batch):
     assert (z2.pcp_high, z2.pcp_batch) == (high, batch)
 
 
+@pytest.mark.parametrize(("high", "batch"), [(4, 2), (6, 3), (8, 3), (12, 4), (100, 30), (0, 2)])
+def test_b1_pairs_neither_formula_gives_are_refused(high, batch):
+    # (4, 2): 6*2 = 12 != 4 and max(1, 4/4) = 1 != 2; (6, 3): 6*3 = 18, 6/4 -> 1;
+    # (8, 3): 8/4 = 2; (12, 4): 12/4 = 3 and 6*4 = 24; (100, 30): 100/4 = 25; (0, 2): batch 1 only.
+    z = Zone.from_map("MMMM", geometry=G)
+    before = z.copy()
+    with pytest.raises(ValueError, match=rf"high={high}, batch={batch} is not a per-CPU setting"):
+        set_pcp(z, high, batch)
+    assert z.state_equal(before)
+
+
 def test_b1_one_pcp_value_derives_the_other_as_the_kernel_does():
     # pageset_set_high(10): batch max(1, 10/4) = 2; pageset_set_batch(3): high 18
     assert Zone.from_map("MMMM", geometry=G, pcp_high=10).pcp_batch == 2
