@@ -10,7 +10,8 @@ problem; ``-c`` computes the answers):
 * ``quiz``      a seeded problem: predict the aligned range, outer_start,
                 outer_end, the return value and the final map (``-c`` answers);
 * ``scenario``  list the named scenarios or show and run one;
-* ``snapshot``  capture a zone of this machine into a kpageflags snapshot (root).
+* ``snapshot``  capture a zone of this machine into a kpageflags snapshot (root);
+* ``cma``       the Contiguous Memory Allocator: list or run a CMA scenario.
 
 Bad input (an unknown map character, start >= end, an unknown scenario, a
 bad geometry, a PFN above 2**52 ...) gives one line ``contig: error: ...``
@@ -64,6 +65,11 @@ examples:
 examples:
   contig scenario --list
   contig scenario outer-start-bug""",
+    "cma": """\
+examples:
+  contig cma --list
+  contig cma busy-area          a driver's buffer that fails in every slot
+  contig cma pinned-slot -d     with cma_alloc()'s pr_debug lines""",
     "snapshot": """\
 examples (as root):
   contig snapshot --zone Normal -o normal.npz
@@ -573,6 +579,40 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+# ---------------------------------------------------------------- cma
+def cmd_cma(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    from . import cma_scenarios
+    if args.list or args.name is None:
+        if args.name is not None:
+            raise UsageError("give either --list or a scenario name, not both")
+        width = max(len(n) for n in cma_scenarios.CMA_SCENARIOS)
+        for sc in cma_scenarios.CMA_SCENARIOS.values():
+            w(f"{sc.name:<{width}}  {sc.title}")
+        return 0
+    try:
+        sc = cma_scenarios.get(args.name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    cma = sc.build()
+    before = cma.zone.copy()
+    cma, out = sc.run(cma)
+    lines = cma_scenarios.format_run(sc, cma, out, debug=args.debug)
+    w(lines[0])
+    w("")
+    for line in _wrap(sc.description, ""):
+        w(line)
+    for line in lines[1:]:
+        w(line)
+    if cma.zone.spanned_pages <= 4 * MAP_WIDTH:
+        area = dict.fromkeys(range(cma.base_pfn, cma.end_pfn), "^")
+        for title, zone in (("Before:", before), ("After:", cma.zone)):
+            w("")
+            w(title)
+            for line in format_zone(zone, marks=[("CMA area", area)]):
+                w(line)
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``python -m contig``."""
@@ -660,6 +700,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "a link)")
     n.add_argument("--node", type=_node, metavar="N", help="the NUMA node (default 0)")
     n.set_defaults(func=cmd_snapshot)
+
+    c = add("cma", "the Contiguous Memory Allocator: list or run a CMA scenario",
+            "With --list, print each CMA scenario's name and title. With a NAME, build its "
+            "zone and CMA area, make its requests through cma_alloc() (Linux v4.4, mm/cma.c) and "
+            "print each slot tried, what alloc_contig_range() returned for it, the dmesg lines "
+            "and the bitmap.")
+    c.add_argument("name", nargs="?", metavar="NAME", help="the CMA scenario to run")
+    c.add_argument("--list", action="store_true", help="list the CMA scenarios")
+    c.add_argument("-d", "--debug", action="store_true",
+                   help="also print cma_alloc()'s pr_debug lines")
+    c.set_defaults(func=cmd_cma)
     return p
 
 

@@ -241,10 +241,9 @@ def format_run(sc: CmaScenario, cma: Cma, out: list[StepResult], *, debug: bool 
                 how += f" in {a.failed_stage}"
             lines.append(f"  try bit {bit} = PFN {pfn:#x}: alloc_contig_range({pfn:#x}, {pfn + r.count:#x}) "
                          f"= {how}")
+            lines.extend(f"    dmesg: {line}" for line in a.log)
         if not r.tried:
             lines.append("  no free slot of that size and alignment")
-        for line in r.log:
-            lines.append(f"  dmesg: {line}")
         if debug:
             for line in r.debug:
                 lines.append(f"  debug: {line}")

@@ -310,3 +310,16 @@ def test_examples(capsys, path):
 def test_examples_exist():
     names = {p.name for p in EXAMPLES}
     assert {"quiz-s1.txt", "quiz-s2.txt"} <= names
+
+
+def test_cma_command_lists_and_runs_the_cma_scenarios(capsys):
+    from contig.cma_scenarios import CMA_SCENARIOS
+    rc, out, _ = run_main(capsys, "cma", "--list")
+    assert rc == 0 and [ln.split()[0] for ln in out.splitlines()] == list(CMA_SCENARIOS)
+    rc, out, _ = run_main(capsys, "cma", "busy-area")
+    assert rc == 0
+    assert out.count("dmesg: alloc_contig_range") == 15 and "returned NULL" in out
+    rc, out, _ = run_main(capsys, "cma", "pinned-slot", "-d")
+    assert "debug: cma_alloc(): returned PFN 0xc" in out and "CMA area" in out
+    rc, _, err = run_main(capsys, "cma", "nope")
+    assert rc == 2 and err.count("\n") == 1 and "busy-area" in err
