@@ -919,3 +919,13 @@ def capture_snapshot(zone_name: str, out_path: str | Path, *, node: int = 0,
         np.savez_compressed(fh, flags=flags, mapcount=mapcount,
                             start_pfn=np.array([start], dtype=np.int64),
                             meta=np.array(json.dumps(meta)))
+
+
+def load_node(paths: Any, iomem: str | None = None, **kw: Any) -> Any:
+    """Load one kpageflags snapshot per zone as a :class:`contig.node.Node` (zones in PFN order).
+
+    A thin wrapper of :func:`contig.node.load_node` (see there for ``zero_flags``).
+    """
+    from .node import load_node as _load_node
+
+    return _load_node(paths, iomem, **kw)

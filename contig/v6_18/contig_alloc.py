@@ -23,7 +23,8 @@ function that acts):
 6. ``test_pages_isolated(outer_start, end, mode)``: -EBUSY, no message;
 7. ``isolate_freepages_range()``: free blocks taken whole;
 8. ``split_free_pages()`` and ``free_contig_range()`` of the head and tail
-   (or, with ``__GFP_COMP``, one folio when the range is exactly one block);
+   (or, with ``__GFP_COMP``, one folio when exactly ``[start, end)`` was taken
+   and its size is a power of two);
 9. ``done:`` ``undo_isolate_page_range(start, end)``: every block gets its
    own type back.
 
@@ -56,6 +57,7 @@ from __future__ import annotations
 import contextlib
 import errno
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -86,14 +88,18 @@ __all__ = [
     "ACR_FLAGS_CMA",
     "ACR_FLAGS_NONE",
     "GFP",
+    "GFP_GIGANTIC",
     "GFP_HIGHUSER",
     "GFP_KERNEL",
     "__alloc_contig_migrate_range",
     "__alloc_contig_verify_gfp_mask",
+    "alloc_contig_pages",
     "alloc_contig_range",
     "free_contig_range",
     "kernel_6_18_freeing",
+    "pfn_range_valid_contig",
     "split_free_pages",
+    "zone_spans_last_pfn",
 ]
 
 EBUSY, ENOMEM, EINTR, EINVAL = errno.EBUSY, errno.ENOMEM, errno.EINTR, errno.EINVAL
@@ -408,7 +414,8 @@ def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode
         split_free_pages(z, freelist)
         res.folio_order = order   # type: ignore[attr-defined]
         emit(z, "prep_new_page", start, end,
-             f"__GFP_COMP: the range is exactly one free block, so it becomes one order-{order} folio",
+             f"__GFP_COMP: the pages taken are exactly [start, end) and a power of two, so they "
+             f"become one order-{order} folio",
              order=order)
         return _done(z, res, start, end, 0)
     split_free_pages(z, freelist)
@@ -416,7 +423,8 @@ def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode
     res.log.append(line)
     res.failed_stage = "__GFP_COMP"
     emit(z, "alloc_contig_range", start, end,
-         f"__GFP_COMP but the range is not exactly one free block; the kernel WARNs: {line}; -EINVAL "
+         f"__GFP_COMP but the pages taken are not exactly [start, end) of a power-of-two size; the "
+         f"kernel WARNs: {line}; -EINVAL "
          "(and, as in 6.18, the pages taken are not given back)", line=line)
     return _done(z, res, start, end, -EINVAL)
 
@@ -469,3 +477,73 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | 
                  " into the Isolate lists (its blocks are still isolated)" if _part else ""),
              nr_pages=nr_pages, part=_part, warn=count)
     return count
+
+
+# ---------------------------------------------------------------- alloc_contig_pages
+_INVALID_KINDS = np.array([ord("#"), ord("R"), ord("H")], dtype=np.uint8)
+
+
+def pfn_range_valid_contig(zone: Zone, start_pfn: int, nr_pages: int) -> tuple[bool, int | None]:
+    """Could ``[start_pfn, start_pfn + nr_pages)`` be tried at all?  ``(ok, first bad PFN)``.
+
+    Models pfn_range_valid_contig(), mm/page_alloc.c:7029, Linux 6.18: every
+    PFN must have an online page (``pfn_to_online_page()``), of this zone,
+    not PageReserved and not PageHuge.  In-use pages are fine (they will be
+    migrated).  In the model a ``#`` PFN is a hole or never-initialised
+    memmap (whose all-zero struct page is in zone 0, so ``page_zone(page) !=
+    z``), ``R`` is reserved and ``H`` hugetlb.  Vectorised.
+    """
+    lo, hi = start_pfn - zone.start_pfn, start_pfn - zone.start_pfn + nr_pages
+    if lo < 0 or hi > zone.spanned_pages:
+        return False, start_pfn if lo < 0 else zone.end_pfn
+    bad = np.flatnonzero(np.isin(zone.kind[lo:hi], _INVALID_KINDS))
+    return (True, None) if bad.size == 0 else (False, start_pfn + int(bad[0]))
+
+
+def zone_spans_last_pfn(zone: Zone, start_pfn: int, nr_pages: int) -> bool:
+    """Models zone_spans_last_pfn(), mm/page_alloc.c:7052, 6.18."""
+    return zone.spans(start_pfn + nr_pages - 1)
+
+
+#: The gfp of a gigantic hugetlb page: htlb_alloc_mask() | __GFP_COMP | __GFP_NOWARN, plus
+#: __GFP_THISNODE from only_alloc_fresh_hugetlb_folio() (mm/hugetlb.c, 6.18).
+GFP_GIGANTIC = GFP_HIGHUSER | GFP.COMP | GFP.NOWARN | GFP.THISNODE
+
+
+def alloc_contig_pages(node: Any, nr_pages: int, gfp: int = GFP_GIGANTIC, nid: int = 0,
+                       ) -> tuple[int | None, list[tuple[str, int, ContigResult | None]]]:
+    """Find and allocate ``nr_pages`` contiguous pages on ``node``; ``(pfn or None, tries)``.
+
+    Models alloc_contig_pages_noprof(), mm/page_alloc.c:7083, Linux 6.18,
+    with the page-by-page zone model: the node's zones from the highest the
+    gfp allows down (ZONE_NORMAL for GFP_HIGHUSER; ZONE_MOVABLE only with
+    __GFP_MOVABLE), in each ``pfn = ALIGN(zone_start_pfn, nr_pages)``
+    upward while the zone spans the last PFN; a candidate passing
+    :func:`pfn_range_valid_contig` goes to :func:`alloc_contig_range`
+    (ACR_FLAGS_NONE); the first success is returned.  Changes the node.
+    ``tries`` lists ``(zone name, pfn, result or None when not valid)``.
+    For whole real nodes use :func:`contig.gigantic.predict_picks` (numpy).
+
+    Simplified: migration targets come from the candidate's own zone (the
+    zone model has one zone); ``nid`` must be the node's.
+    """
+    if nid != node.nid:
+        raise ValueError(f"nid {nid} is not the node's ({node.nid})")
+    if isinstance(nr_pages, bool) or not isinstance(nr_pages, int) or nr_pages < 1:
+        raise ValueError(f"nr_pages must be a positive int, not {nr_pages!r}")
+    top = "Movable" if gfp & GFP.MOVABLE else ("Normal" if gfp & GFP.HIGHMEM or not gfp & (
+        GFP.DMA | GFP.DMA32) else ("DMA32" if gfp & GFP.DMA32 else "DMA"))
+    tries: list[tuple[str, int, ContigResult | None]] = []
+    for z in node.zonelist(top):
+        pfn = -(-z.start_pfn // nr_pages) * nr_pages
+        while zone_spans_last_pfn(z, pfn, nr_pages):
+            ok, _bad = pfn_range_valid_contig(z, pfn, nr_pages)
+            if ok:
+                r = alloc_contig_range(z, pfn, pfn + nr_pages, ACR_FLAGS_NONE, gfp, trace=False)
+                tries.append((z.name, pfn, r))
+                if r.ok:
+                    return pfn, tries
+            else:
+                tries.append((z.name, pfn, None))
+            pfn += nr_pages
+    return None, tries
