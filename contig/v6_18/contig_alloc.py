@@ -220,8 +220,10 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
             pfn = isolate_migratepages_range(cc, pfn, end)
             tries = 0
             cc.batches += 1
+            n_iso = len(cc.migratepages)
             emit(z, "isolate_migratepages_range", lo, pfn,
-                 f"scanned PFNs {lo}..{pfn - 1}: took {len(cc.migratepages)} LRU page(s) off the LRU",
+                 f"scanned PFNs {lo}..{pfn - 1}: took {n_iso} LRU page(s) off the LRU" if n_iso else
+                 f"scanned PFNs {lo}..{pfn - 1}: no LRU page to migrate",
                  nr_isolated=len(cc.migratepages), batch=cc.batches, isolated=sorted(cc.migratepages))
         else:
             tries += 1
@@ -383,8 +385,8 @@ def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode
     emit(z, "find_large_buddy", outer_start, start + 1,
          (f"PFN {start} is inside the free order-{int(z.order[outer_start - z.start_pfn])} block at "
           f"PFN {outer_start}, so outer_start = {outer_start}" if outer_start != start else
-          f"no free block straddles PFN {start}: outer_start = start (6.18 checks that the block "
-          f"found covers start; 4.4 did not)"), outer_start=outer_start)
+          f"no free block straddles PFN {start}, so outer_start = start (find_large_buddy() takes "
+          f"a block only if it covers start; 4.4's loop did not check)"), outer_start=outer_start)
     stage(z, "test")
     if test_pages_isolated(z, outer_start, end, mode):
         res.failed_stage = ("__alloc_contig_migrate_range" if ret == -EBUSY else "test_pages_isolated")

@@ -41,6 +41,7 @@ from .page_alloc import (
     __isolate_free_page,
     __putback_isolated_page,
     clear_pageblock_isolate,
+    find_large_buddy,
     get_pageblock_isolate,
     max_page_order,
     pageblock_isolate_and_move_free_pages,
@@ -170,19 +171,28 @@ def set_migratetype_isolate(z: Zone, pfn: int, mode: int, start_pfn: int, end_pf
                    f"{base.name} block: -EBUSY")
         emit(z, "set_migratetype_isolate", blk, bend, why, ret=-EBUSY, unmovable_pfn=bad)
         return -EBUSY
-    nfree = int((z.order[max(blk, z.start_pfn) - z.start_pfn:min(bend, z.end_pfn) - z.start_pfn] >= 0).sum())
+    head = find_large_buddy(z, blk) if z.spans(blk) else blk
+    big = int(z.order[head - z.start_pfn]) if z.spans(head) else -1
+    split = big > g.pageblock_order
     if not pageblock_isolate_and_move_free_pages(z, pfn):
         emit(z, "set_migratetype_isolate", blk, bend,
              "the block is not wholly inside the zone, so its free pages cannot be moved: -EBUSY",
              ret=-EBUSY)
         return -EBUSY
     z.nr_isolate_pageblock += 1
-    emit(z, "set_migratetype_isolate", blk, bend,
-         f"the {base.name} block passes has_unmovable_pages(); its isolate bit is set (its own "
-         f"type stays {base.name}) and its free pages move to the tail of the Isolate lists"
-         + (" (a free block larger than a pageblock is split first)" if nfree == 0
-            and z.order[blk - z.start_pfn] >= 0 else ""),
-         ret=0, migratetype=base.name)
+    s = z.start_pfn
+    orders = z.order[blk - s:bend - s]
+    nfree = int((1 << orders[orders >= 0].astype(np.int64)).sum())
+    why = (f"the {base.name} block passes has_unmovable_pages(); its isolate bit is set (its own "
+           f"type stays {base.name})")
+    if split:
+        why += (f"; it was part of the free order-{big} block at PFN {head}, which "
+                f"split_large_buddy() cut into pageblocks: this one goes to the "
+                f"Isolate lists, the others keep their types")
+    elif nfree:
+        why += f"; its {nfree} free page(s) move to the tail of the Isolate lists"
+    emit(z, "set_migratetype_isolate", blk, bend, why, ret=0, migratetype=base.name, nr_free=nfree,
+         split=bool(split))
     return 0
 
 
@@ -220,12 +230,16 @@ def unset_migratetype_isolate(z: Zone, pfn: int) -> None:
         pageblock_unisolate_and_move_free_pages(z, pfn)
     z.nr_isolate_pageblock -= 1
     mt = z.get_pageblock_migratetype(pfn).name
+    lo, hi = max(blk, s) - s, min(blk + g.pageblock_nr_pages, z.end_pfn) - s
+    orders = z.order[lo:hi]
+    nfree = int((1 << orders[orders >= 0].astype(np.int64)).sum())
     emit(z, "unset_migratetype_isolate", blk, blk + g.pageblock_nr_pages,
          (f"PFN {pfn} heads a free order-{order} block whose buddy is free and not isolated: it "
           f"is taken out, the isolate bit cleared, and it is freed again to merge; the block is "
           f"{mt} again" if refreed else
           f"the isolate bit is cleared: the block is {mt} again (the type it had: the bit never "
-          f"touched it) and its free pages go back to the tail of the {mt} lists"),
+          f"touched it)" + (f"; its {nfree} free page(s) go back to the tail of the {mt} lists"
+                            if nfree else "")),
          migratetype=mt, refreed_order=order if refreed else None)
 
 
@@ -277,12 +291,12 @@ def isolate_single_pageblock(z: Zone, boundary_pfn: int, mode: int, isolate_befo
             if head + (1 << order) <= boundary_pfn or z.kind[i] == ord("H"):
                 pfn = head + (1 << order)
                 continue
-            if not skip_isolation:
-                unset_migratetype_isolate(z, block)
             emit(z, "isolate_single_pageblock", head, head + (1 << order),
                  f"an order-{order} transparent huge page at PFN {head} straddles the boundary at "
-                 f"PFN {boundary_pfn}; 6.18 migrates only compound pages that fit on one side: "
-                 f"the block is given back, -EBUSY", ret=-EBUSY, boundary=boundary_pfn)
+                 f"PFN {boundary_pfn}; 6.18 handles only compound pages that end on one side (or "
+                 f"hugetlb): the block is given back, -EBUSY", ret=-EBUSY, boundary=boundary_pfn)
+            if not skip_isolation:
+                unset_migratetype_isolate(z, block)
             return -EBUSY
         pfn += 1
     return 0
