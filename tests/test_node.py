@@ -87,16 +87,19 @@ def test_lru_batch_pages_move_to_the_lru_after_the_first_migration():
     assert alloc_contig_pages(n, 8)[0] == 8 and alloc_contig_pages(n, 8)[0] == 0
 
 
-_ALPHA = "." * 24 + "MMMMMFFpp" + "UvPR#"
+_ALPHA = ["."] * 24 + list("MMMMMFFpp") + ["TT", "TTTT"] * 3 + list("UvPR#")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pages=st.text(alphabet=_ALPHA, min_size=32, max_size=32),
+@given(pages=st.lists(st.sampled_from(_ALPHA), min_size=32, max_size=32).map(lambda x: "".join(x)[:32]),
        blocks=st.text(alphabet="MMMUC", min_size=8, max_size=8), count=st.integers(1, 4))
 def test_predictor_agrees_with_the_page_by_page_model(pages, blocks, count):
-    """The numpy predictor and the page-by-page 6.18 model pick the same ranges (one zone, no
-    compound pages: the zone model does not migrate THPs)."""
-    n = node(("Normal", 0, pages, blocks))
+    """The numpy predictor and the page-by-page 6.18 model pick the same ranges (one zone: the
+    zone model takes migration targets from the candidate's zone only)."""
+    try:
+        n = node(("Normal", 0, pages, blocks))
+    except ValueError:
+        return                              # a THP run that cannot be cut
     want = predict_picks(n, 8, count)
     got = []
     for _ in range(count):

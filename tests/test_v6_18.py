@@ -234,6 +234,38 @@ def test_pcp_freeing_functions_are_restored():
     assert contig.pcp.__free_pages_ok is contig.buddy.__free_pages_ok
 
 
+def test_thp_is_migrated_whole():
+    """compaction.c:1033: with cc->alloc_contig a compound page is not skipped; the order-2 THP
+    at 0 is isolated whole (compaction.c:1206) and migrate_pages moves it to the free order-2
+    block at 4 (the first block of its order on the MOVABLE list); the old folio is freed
+    whole into the Isolate list (page_alloc.c:1496, order 2 = pageblock_order: one piece; its
+    buddy 4 is in use) and taken by the grab: outer_end 4."""
+    z = zone("TTTT............")
+    r = run6(z, 0, 4)
+    assert r.ret == 0 and r.migrated == {0: 4} and (r.outer_start, r.outer_end) == (0, 4)
+    assert z.to_map() == "XXXXTTTT........" and z.free_blocks() == [(8, 3, M)]
+    assert z.blocks_map() == "MMMM" and r.log == []
+
+
+def test_thp_is_split_when_no_block_of_its_order_is_free():
+    """migrate.c:1893-1902 (6.18): -ENOMEM for a large folio -> try_split_folio; its four pages
+    are migrated afterwards as order-0 pages, to the free pages 4, 6, 8, 10 (taken from the
+    order-0 list head first); the old pages merge on the Isolate list to an order-2 block."""
+    z = zone("TTTT.M.M.M.MMMMM")
+    r = run6(z, 0, 4)
+    assert r.ret == 0 and r.migrated == {0: 4, 1: 6, 2: 8, 3: 10}
+    assert z.to_map() == "XXXXMMMMMMMMMMMM" and z.free_blocks() == [] and z.blocks_map() == "MMMM"
+
+
+def test_side_by_side_thp_in_the_range():
+    """4.4 skips compound pages in migration, so nothing frees PFN 0 and its outer_start loop
+    finds no free head at or below 0: -EBUSY, silently.  6.18 migrates the THP (above)."""
+    z4, z6 = zone("TTTT............"), zone("TTTT............")
+    r4, r6 = run4(z4, 0, 4), run6(z6, 0, 4)
+    assert r4.ret == EBUSY and r4.failed_stage == "outer_start" and r4.log == []
+    assert r6.ret == 0 and z6.to_map() == "XXXXTTTT........"
+
+
 # ---------------------------------------------------------------- side by side
 def test_side_by_side_pageblock_granularity_and_block_types():
     """The same zone and request; 5.19 (pageblock granularity) and 6.15+ (isolate bit) explain it.
