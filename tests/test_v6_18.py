@@ -374,6 +374,9 @@ def test_side_by_side_ebusy_falls_through_to_the_test():
     assert r4.events.by_func("test_pages_isolated") == []
     tp = r6.events.by_func("test_pages_isolated")
     assert len(tp) == 1 and tp[0].fields["fin_pfn"] == 1 and r6.busy_pfn == 1
+    # page_alloc.c:6791: without __GFP_NOWARN the stuck page would be dumped (dynamic debug only)
+    assert r6.events.by_func("alloc_contig_dump_pages")[0].fields["stuck"] == [1]
+    assert r4.log == r6.log == []
 
 
 def test_side_by_side_outer_end_after_the_isolation_split():

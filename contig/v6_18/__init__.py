@@ -9,9 +9,13 @@ after the kernel files whose functions they model:
 * :mod:`contig.v6_18.page_isolation` -- mm/page_isolation.c (pageblock
   granularity, ``isolate_single_pageblock``, the isolate bit, modes);
 * :mod:`contig.v6_18.compaction` -- the strict free-page grab of mm/compaction.c;
+* :mod:`contig.v6_18.migrate` -- isolating and migrating whole THPs for
+  ``cc->alloc_contig`` (mm/compaction.c, mm/migrate.c);
 * :mod:`contig.v6_18.contig_alloc` -- the CONFIG_CONTIG_ALLOC part of
   mm/page_alloc.c: ``alloc_contig_range``, ``__alloc_contig_migrate_range``,
-  ``free_contig_range``.
+  ``free_contig_range``, ``pfn_range_valid_contig``, ``alloc_contig_pages``
+  (on a :class:`contig.node.Node`; the numpy predictor for whole real nodes
+  is :mod:`contig.gigantic`).
 
 What did not change (per-CPU lists, LRU batches, migration of LRU pages,
 allocation of migration targets) is the v4.4 code, imported.  The geometry
@@ -26,8 +30,10 @@ from .contig_alloc import (
     ACR_FLAGS_CMA,
     ACR_FLAGS_NONE,
     GFP,
+    GFP_GIGANTIC,
     GFP_HIGHUSER,
     GFP_KERNEL,
+    alloc_contig_pages,
     alloc_contig_range,
     free_contig_range,
 )
@@ -37,11 +43,13 @@ __all__ = [
     "ACR_FLAGS_CMA",
     "ACR_FLAGS_NONE",
     "GFP",
+    "GFP_GIGANTIC",
     "GFP_HIGHUSER",
     "GFP_KERNEL",
     "VERSION",
     "ContigResult",
     "PbIsolateMode",
+    "alloc_contig_pages",
     "alloc_contig_range",
     "free_contig_range",
 ]

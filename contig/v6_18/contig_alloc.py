@@ -182,7 +182,7 @@ def kernel_6_18_freeing() -> Iterator[None]:
 
 # ---------------------------------------------------------------- migration
 def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
-                                 fatal_signal_at: int | None = None) -> int:
+                                 fatal_signal_at: int | None = None, gfp_mask: int = 0) -> int:
     """Empty ``[start, end)`` of movable pages; 0, -EBUSY, -ENOMEM or -EINTR.
 
     Models __alloc_contig_migrate_range(), mm/page_alloc.c, Linux 6.18:
@@ -193,7 +193,8 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
     migrate_pages() ends the loop at once (4.4 retried); after
     ``lru_cache_enable()`` a failed call puts the pages left back (they
     wait in the per-CPU batch: ``v``).  The "migration failure" page dump
-    (dynamic debug, without __GFP_NOWARN) prints nothing by default.
+    (dynamic debug, without __GFP_NOWARN) prints nothing by default: it is
+    recorded as an ``alloc_contig_dump_pages`` event.
     """
     z = cc.zone
     lru_add_drain_all(z, why="lru_cache_disable(): every per-CPU LRU-add batch is drained and "
@@ -255,6 +256,11 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
         if ret == -ENOMEM:
             break
     emit(z, "lru_cache_enable", start, end, "per-CPU LRU-add batching is on again")
+    if ret == -EBUSY and not gfp_mask & GFP.NOWARN:
+        emit(z, "alloc_contig_dump_pages", start, end,
+             f"without __GFP_NOWARN the {len(cc.migratepages)} page(s) left would be dumped as "
+             "'migration failure', but only when that dynamic-debug site is switched on (off by "
+             "default): nothing is printed", stuck=list(cc.migratepages))
     if ret < 0:
         putback_movable_pages(cc)
         emit(z, "putback_movable_pages", None, None,
@@ -367,7 +373,7 @@ def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode
                            "the per-CPU lists go to the buddy, those of isolated blocks to the "
                            "Isolate lists")
     stage(z, "migrate")
-    ret = __alloc_contig_migrate_range(cc, start, end, fatal_signal_at)
+    ret = __alloc_contig_migrate_range(cc, start, end, fatal_signal_at, cc_gfp)
     res.migrated = dict(cc.migrated)
     res.reclaimed = list(cc.reclaimed)
     res.skipped = {k: list(v) for k, v in cc.skipped.items() if v}
