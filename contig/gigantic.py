@@ -72,6 +72,11 @@ class Attempt:
     def ok(self) -> bool:
         return self.ret == 0
 
+    def __str__(self) -> str:
+        res = "not tried" if self.ret is None else ("taken" if self.ret == 0 else errno.errorcode.get(
+            -self.ret, str(self.ret)).join(("-", "")))
+        return f"request {self.request}: {self.zone} PFN {self.pfn:#x}: {res}: {self.why}"
+
 
 def alloc_contig_range_outcome(zone: Zone, start: int, end: int, free_elsewhere: int,
                                kinds: np.ndarray | None = None) -> tuple[int, str, int | None, str]:
@@ -122,7 +127,9 @@ def alloc_contig_range_outcome(zone: Zone, start: int, end: int, free_elsewhere:
                 first_cma, "start_isolate_page_range")
     if first_bad is not None:
         ch = chr(k[first_bad - s])
-        return (-EBUSY, f"PFN {first_bad:#x} ({ch}) is in use and not on the LRU: "
+        what = {"U": "a kernel page (slab, page table, ...)", "v": "a page in a per-CPU LRU batch",
+                "X": "a page already allocated", "R": "a reserved page", "#": "a hole"}.get(ch, ch)
+        return (-EBUSY, f"PFN {first_bad:#x} is {what}, in use and not on the LRU: "
                         "has_unmovable_pages() refuses its pageblock", first_bad,
                 "start_isolate_page_range")
     need = int(np.isin(seg, _TO_COPY).sum())
@@ -165,9 +172,12 @@ def attempts(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1) -> l
                 ok, bad = pfn_range_valid_contig(shadow, pfn, nr_pages)  # type: ignore[arg-type]
                 if not ok:
                     ch = chr(k[bad - z.start_pfn]) if bad is not None and z.spans(bad) else "?"
-                    why = {"#": "a hole or never-initialised memmap (an all-zero struct page is in "
-                                "zone 0, so page_zone() != zone)",
+                    frontier = node.info.get(z.name, {}).get("first_uninitialised_pfn")
+                    why = {"#": "a hole (no online page)",
                            "R": "a reserved page", "H": "a hugetlb page"}.get(ch, ch)
+                    if ch == "#" and frontier is not None and bad is not None and bad >= frontier:
+                        why = ("never-initialised memmap: an all-zero struct page belongs to zone 0 "
+                               "(ZONE_DMA), so page_zone() != zone")
                     out.append(Attempt(req, z.name, pfn, None,
                                        f"pfn_range_valid_contig() fails at PFN {bad:#x}: {why}", bad))
                 else:
