@@ -45,7 +45,9 @@ which 6.18 migrates when ``cc->alloc_contig`` is set, stay where they are
 from the v4.4 allocator model (no watermarks, no reclaim or compaction);
 a target left unused by a retried page waits in the LRU batch until the
 end of that ``migrate_pages()`` call (6.18 frees it at once).
-No unaccepted memory, memory tiers or NUMA.  ``current_gfp_context()`` is
+The per-CPU drain is v4.4's: a page goes back to the type it was freed
+with unless some block is isolated (6.18 always reads the block's current
+type).  No unaccepted memory, memory tiers or NUMA.  ``current_gfp_context()`` is
 the identity (no scoped NOFS/NOIO).  With ``__GFP_COMP`` the folio itself
 is not modelled (the pages are handed out as order-0 pages and
 ``result.folio_order`` says which folio 6.18 would have made).  One zone,
