@@ -266,6 +266,44 @@ def test_side_by_side_thp_in_the_range():
     assert r6.ret == 0 and z6.to_map() == "XXXXTTTT........"
 
 
+def test_undo_refrees_a_whole_free_block_so_it_merges():
+    """A failed call whose undo takes the re-free path of unset_migratetype_isolate.
+
+    Isolation of [0,12): block [0,4) is part of the free order-3 block at 0, split
+    (page_alloc.c:2109) into [0,4) ISOLATE and [4,8) MOVABLE; block [4,8) then moves its
+    order-2 block to ISOLATE; block [8,12) holds LRU pages.  Migration: 10, 9, 8 (list-head
+    order) go to 12, 13, 14; the pinned page 11 stays, so test_pages_isolated stops at 11:
+    -EBUSY, no message.  undo (page_isolation.c:212): block 0 heads a free order-2 block whose
+    buddy 4 is free but still isolated, so its free pages just move back; block 1 heads a free
+    order-2 block whose buddy 0 is free and no longer isolated: it is taken out, the bit
+    cleared, and re-freed to the tail (page_alloc.c:3113), merging with 0 into order 3
+    (both MOVABLE, page_alloc.c:978-983); block 2's free pages move back."""
+    z = zone("........MMMP....")
+    r = run6(z, 0, 12)
+    assert r.ret == EBUSY and r.busy_pfn == 11 and r.log == []
+    assert r.migrated == {10: 12, 9: 13, 8: 14}
+    assert z.to_map() == "...........PMMM."
+    assert z.free_blocks() == [(0, 3, M), (8, 1, M), (10, 0, M), (15, 0, M)]
+    assert z.blocks_map() == "MMMM" and z.nr_free_pages == 12
+    refreed = [e.fields["refreed_order"] for e in r.events.by_func("unset_migratetype_isolate")]
+    assert refreed == [None, 2, None]
+
+
+def test_middle_block_failure_gives_back_both_ends():
+    """page_isolation.c:475: the first block (boundary 0) and the last block (boundary 12) are
+    isolated first; the middle block [4,8) holds kernel pages: undo_isolate_page_range(0, 4)
+    and unset_migratetype_isolate of the last block, -EBUSY; the zone is as it was."""
+    z = zone("MMMMUUUUMMMM....")
+    before = z.copy()
+    r = run6(z, 0, 12)
+    assert r.ret == EBUSY and r.busy_pfn == 4 and r.failed_stage == "start_isolate_page_range"
+    seq = [(e.func, e.start_pfn, e.fields.get("ret")) for e in r.events][:6]
+    assert seq == [("set_migratetype_isolate", 0, 0), ("set_migratetype_isolate", 8, 0),
+                   ("set_migratetype_isolate", 4, EBUSY), ("unset_migratetype_isolate", 0, None),
+                   ("unset_migratetype_isolate", 8, None), ("start_isolate_page_range", 0, EBUSY)]
+    assert z.state_equal(before)
+
+
 # ---------------------------------------------------------------- side by side
 def test_side_by_side_pageblock_granularity_and_block_types():
     """The same zone and request; 5.19 (pageblock granularity) and 6.15+ (isolate bit) explain it.
