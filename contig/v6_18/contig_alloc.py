@@ -31,16 +31,15 @@ function that acts):
 What is shared with v4.4 and imported from the top-level modules: the
 per-CPU lists and LRU batches (:mod:`contig.pcp`), the migration of order-0
 LRU pages and the reclaim of clean page cache (:mod:`contig.migrate`),
-the allocation of migration targets.  THPs are migrated whole (or split
-when no block of their order is free) by :mod:`contig.v6_18.migrate`.  While a 6.18 call runs, the shared
+the allocation of migration targets.  THPs and in-use hugetlb folios are
+migrated whole (a THP is split when no block of its order is free) by
+:mod:`contig.v6_18.migrate`.  While a 6.18 call runs, the shared
 per-CPU code frees pages through the 6.18 buddy (``__free_one_page`` with
 its merge rule, ``free_one_page`` with ``split_large_buddy``), see
 :func:`kernel_6_18_freeing`.
 
 Simplifications: 6.18 keeps per-CPU lists per order and hands out folios;
-the model keeps order-0 per-CPU lists and pages.  In-use hugetlb folios,
-which 6.18 migrates when ``cc->alloc_contig`` is set, stay where they are
-(the call then fails at ``test_pages_isolated``); no free hugetlb folios exist, so
+the model keeps order-0 per-CPU lists and pages.  No free hugetlb folios exist, so
 ``replace_free_hugepage_folios()`` does nothing.  Migration targets come
 from the v4.4 allocator model (no watermarks, no reclaim or compaction);
 a target left unused by a retried page waits in the LRU batch until the

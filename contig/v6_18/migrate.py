@@ -2,8 +2,9 @@
 
 Models, Linux 6.18: ``isolate_migratepages_block()`` /
 ``isolate_migratepages_range()`` with ``cc->alloc_contig`` set
-(mm/compaction.c), ``migrate_pages()`` with its large-folio rules and
-``putback_movable_pages()`` (mm/migrate.c).
+(mm/compaction.c, with ``isolate_or_dissolve_huge_folio()`` of
+mm/hugetlb.c), ``migrate_pages()`` with its large-folio and hugetlb rules
+and ``putback_movable_pages()`` (mm/migrate.c).
 
 What differs from v4.4 (whose order-0 code is reused: :mod:`contig.migrate`):
 
@@ -15,12 +16,19 @@ What differs from v4.4 (whose order-0 code is reused: :mod:`contig.migrate`):
   when none can be allocated (-ENOMEM) the folio is split into order-0
   pages (``try_split_folio()``) which are migrated after the rest of the
   list;
+* an in-use hugetlb folio (``H``) is isolated too and moved to a fresh
+  folio of its order (when none can be allocated, -ENOMEM: hugetlb folios
+  are not split);
 * a THP put back goes straight to the LRU (large folios are never kept in
   the per-CPU LRU batches); order-0 pages wait in the batch (``v``).
 
-Simplified: in-use hugetlb folios are not migrated (6.18 would allocate a
-fresh hugetlb folio); a THP migrates on the first try unless named in
-``busy_pfns``; the order-k target comes from the v4.4 allocator model.
+Simplified: the hugetlb pool is not modelled: the new hugetlb folio comes
+from the buddy allocator and the old one goes back to it (6.18 frees it
+to the pool and ``replace_free_hugepage_folios()`` then swaps it for a fresh
+one: the same end state); a large folio migrates on the first try unless
+named in ``busy_pfns``; the order-k target comes from the v4.4 allocator
+model; gigantic hugetlb folios (above MAX_PAGE_ORDER) do not exist in the
+model.
 """
 
 from __future__ import annotations
@@ -47,12 +55,13 @@ __all__ = ["isolate_migratepages_block", "isolate_migratepages_range", "migrate_
 
 EAGAIN, ENOMEM = errno.EAGAIN, errno.ENOMEM
 _T = ord("T")
+_H = ord("H")
 
 
 def _is_thp_folio(z: Zone, pfn: int) -> int | None:
-    """Head PFN of the THP holding ``pfn``, or None."""
+    """Head PFN of the large folio (THP or hugetlb) holding ``pfn``, or None."""
     i = pfn - z.start_pfn
-    if z.kind[i] != _T or z.comp[i] < 0:
+    if z.comp[i] < 0 or z.kind[i] not in (_T, _H):
         return None
     k = int(z.comp[i])
     return (pfn >> k) << k
@@ -72,7 +81,7 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
     pfn = low_pfn
     while pfn < end_pfn:
         seg = z.kind[pfn - s:end_pfn - s]
-        thp = np.flatnonzero(seg == _T)
+        thp = np.flatnonzero((seg == _T) | (seg == _H))
         nxt = pfn + int(thp[0]) if thp.size else end_pfn
         if nxt > pfn:
             pfn = _isolate_order0_block(cc, pfn, nxt)
@@ -86,7 +95,12 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
             continue
         k = int(z.comp[head - s])
         h = head - s
-        if z.flags[h] & PG_LRU:
+        if z.kind[h] == _H and z.count[h] > 0 and head not in cc.migratepages:
+            z.count[h] += 1                     # isolate_hugetlb(): in use, migratable hstate
+            z.touch(h)
+            cc.migratepages.insert(0, head)
+            cc.nr_migratepages += 1 << k
+        elif z.kind[h] == _T and z.flags[h] & PG_LRU:
             z.count[h] += 1                     # folio_try_get() + folio_test_clear_lru()
             z.flags[h] &= 0xFF ^ PG_LRU
             z.touch(h)
@@ -132,11 +146,13 @@ def _migrate_thp(cc: CompactControl, head: int) -> int:
     new = buffered_rmqueue(z, k, MigrateType.MOVABLE)
     if new is None:
         return -ENOMEM
-    i, j = head - s, new - s
-    z.kind[j:j + n] = _T
+    j = new - s
+    kind = int(z.kind[i := head - s])
+    z.kind[j:j + n] = kind
     z.comp[j:j + n] = k
     z.flags[j:j + n] = PG_TAIL
-    z.flags[j] = PG_HEAD | PG_LRU | PG_ANON      # the new folio goes straight to the LRU
+    # a new THP goes straight to the LRU; a hugetlb folio is never on it
+    z.flags[j] = PG_HEAD | PG_LRU | PG_ANON if kind == _T else PG_HEAD
     z.count[j:j + n] = 0
     z.count[j] = 1                               # the mapping
     z.touch_range(j, j + n)
@@ -183,6 +199,9 @@ def migrate_pages(cc: CompactControl) -> int:
                 continue
             if _is_thp_folio(cc.zone, pfn) == pfn:
                 rc = _migrate_thp(cc, pfn)
+                if rc == -ENOMEM and cc.zone.kind[pfn - cc.zone.start_pfn] == _H:
+                    cc.migratepages.extend(split)
+                    return -ENOMEM              # migrate_hugetlbs(): no target, give up
                 if rc == -ENOMEM:
                     split.extend(_split_thp(cc, pfn))
                     continue
@@ -218,7 +237,8 @@ def putback_movable_pages(cc: CompactControl) -> None:
         cc.migratepages.remove(pfn)
         if _is_thp_folio(z, pfn) == pfn:
             z.count[pfn - s] -= 1
-            z.flags[pfn - s] |= PG_LRU
+            if z.kind[pfn - s] == _T:
+                z.flags[pfn - s] |= PG_LRU
             z.touch(pfn - s)
         else:
             putback_lru_page(z, pfn)
