@@ -135,6 +135,7 @@ __all__ = (
     "format_buddyinfo_line",
     "format_pagetypeinfo",
     "load_kpageflags",
+    "load_node",
     "pagetypeinfo_blockcount",
     "parse_buddyinfo",
     "parse_iomem",
@@ -1267,3 +1268,13 @@ def capture_snapshot(zone_name: str, out_path: str | Path | BinaryIO, *, node: i
         return
     with open(out_path, "wb") as fh:
         np.savez_compressed(fh, **arrays)
+
+
+def load_node(paths: Any, iomem: str | None = None, **kw: Any) -> Any:
+    """Load one kpageflags snapshot per zone as a :class:`contig.node.Node` (zones in PFN order).
+
+    A thin wrapper of :func:`contig.node.load_node` (see there for ``zero_flags``).
+    """
+    from .node import load_node as _load_node
+
+    return _load_node(paths, iomem, **kw)

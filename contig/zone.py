@@ -269,6 +269,10 @@ class Zone:
         z.next[n:] = s
         z.prev[n:] = s
         z.pb = pb
+        # Linux 6.18 model: a pageblock's own migratetype bits, kept while its
+        # PB_migrate_isolate bit is set (pb then reads ISOLATE, as
+        # get_pageblock_migratetype() does in 6.18); see contig.v6_18.
+        z.pb_base = np.where(pb == MigrateType.ISOLATE, MigrateType.MOVABLE, pb).astype(np.uint8)
         z.nr_free = np.zeros(g.max_order, dtype=np.int64)
         z._tracking = False
         z._t = []
@@ -676,7 +680,7 @@ class Zone:
         """A deep copy: a handful of array copies, independent of the original."""
         z = Zone.__new__(Zone)
         z.__dict__.update(self.__dict__)
-        for a in (*_PFN_ARRAYS, *_LINK_ARRAYS, "pb", "nr_free"):
+        for a in (*_PFN_ARRAYS, *_LINK_ARRAYS, "pb", "pb_base", "nr_free"):
             setattr(z, a, getattr(self, a).copy())
         z._tracking = False
         z._t = []
@@ -700,6 +704,9 @@ class Zone:
         # mtype means something only for free block heads and per-CPU pages
         live = (self.order >= 0) | (self.kind == PCP)
         if not np.array_equal(self.mtype[live], other.mtype[live]):
+            return False
+        iso = self.pb == MigrateType.ISOLATE   # pb_base means something only under the isolate bit
+        if not np.array_equal(self.pb_base[iso], other.pb_base[iso]):
             return False
         return self.scalars() == other.scalars()
 
@@ -860,6 +867,8 @@ class Zone:
             fail("nr_isolate_pageblock disagrees with the pageblock types")
         if (self.pb >= NR_MIGRATETYPES).any():
             fail("an unknown pageblock migratetype")
+        if (self.pb_base.shape != self.pb.shape or (self.pb_base >= MigrateType.ISOLATE).any()):
+            fail("pb_base (the 6.18 migratetype under the isolate bit) is not a base migratetype")
         if self.pcp_count < 0:
             fail("a negative per-CPU count")  # NR_FREE_PAGES may go negative: see isolation.py
         return True

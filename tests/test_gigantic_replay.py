@@ -1,0 +1,107 @@
+"""Replay the recorded real runs: does the 6.18 model pick the 1 GiB ranges Linux 6.18 took?
+
+Each contig/data/gigantic/run-NN/ holds snapshots of node 0 (DMA, DMA32,
+Normal) taken just before the kernel was asked for 1 GiB hugetlb pages one at
+a time, and the ranges it took (run.json).  contig.gigantic.predict_picks()
+runs 6.18's alloc_contig_pages() rules on the snapshot; nothing in it was
+fitted to these runs.
+
+Hit rate (zero-flag pages read as per-CPU free pages, the loader's default):
+runs 01, 02, 03 and 05 are predicted exactly (every pick in order, and the
+failing request of 01-03); run 04 takes the same six ranges but not in the
+same order (see the xfail).  Reading zero-flag pages as kernel allocations
+instead predicts only runs 01-03.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from contig.gigantic import GIGANTIC_NR_PAGES, attempts, predict_picks
+from contig.node import load_node
+
+RUNS = sorted((Path(__file__).resolve().parents[1] / "contig" / "data" / "gigantic").glob("run-*"))
+TRANSIENT = {
+    "run-04": ("the kernel's first two requests failed at 0x1c0000 and its third took it; the "
+               "snapshot shows 7,102 zero-flag pages and 1,604 THP pages there and no slab page, "
+               "so a snapshot-based prediction takes it first: what made it fail twice (short-"
+               "lived kernel allocations, pages whose migration failed at that moment) is not in "
+               "the snapshot"),
+}
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    cache = {}
+
+    def get(run: Path, zero_flags: str = "pcp"):
+        key = (run.name, zero_flags)
+        if key not in cache:
+            cache[key] = load_node([run / f"{z}.npz" for z in ("DMA", "DMA32", "Normal")],
+                                   zero_flags=zero_flags)
+        return cache[key]
+    return get
+
+
+def _run(run: Path) -> dict:
+    return json.loads((run / "run.json").read_text())
+
+
+def test_there_are_five_runs():
+    assert [r.name for r in RUNS] == ["run-01", "run-02", "run-03", "run-04", "run-05"]
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[r.name for r in RUNS])
+def test_replay_picks(run, nodes, request):
+    if run.name in TRANSIENT:
+        request.applymarker(pytest.mark.xfail(reason=TRANSIENT[run.name], strict=True))
+    rec = _run(run)
+    node = nodes(run)
+    assert node.names == ["DMA", "DMA32", "Normal"]
+    picks = predict_picks(node, GIGANTIC_NR_PAGES, rec["count"])
+    assert picks == rec["picks"]
+    failed = len(picks) + 1 if len(picks) < rec["count"] else None
+    assert failed == rec["failed_at_request"]
+
+
+def test_run_04_takes_the_same_ranges(nodes):
+    """The order differs (see the xfail above); the six ranges do not."""
+    run = next(r for r in RUNS if r.name == "run-04")
+    rec = _run(run)
+    picks = predict_picks(nodes(run), GIGANTIC_NR_PAGES, rec["count"])
+    assert sorted(picks) == sorted(rec["picks"]) and picks != rec["picks"]
+
+
+def test_why_runs_01_to_03_fall_back_to_dma32(nodes):
+    """Normal's first three candidates hold slab pages (has_unmovable_pages); from 0x1c0000 the
+    memmap was never initialised (pfn_range_valid_contig: page_zone() of an all-zero page);
+    DMA32's 0xc0000 candidate is the PCI hole."""
+    a = attempts(nodes(RUNS[0]), GIGANTIC_NR_PAGES, 3)
+    first = [x for x in a if x.request == 1]
+    assert [(x.zone, x.pfn) for x in first[:3]] == [("Normal", 0x100000), ("Normal", 0x140000),
+                                                     ("Normal", 0x180000)]
+    assert all(x.ret == -16 and "has_unmovable_pages" in x.why for x in first[:3])
+    assert first[3].ret is None and "never-initialised" in first[3].why
+    assert (first[-1].zone, first[-1].pfn, first[-1].ret) == ("DMA32", 0x40000, 0)
+    last = [x for x in a if x.request == 3]
+    assert last[-1].zone == "DMA32" and last[-1].pfn == 0xC0000 and last[-1].ret is None
+
+
+def test_zero_flag_pages_read_as_kernel_pages_miss_runs_04_and_05(nodes):
+    """The other reading of the snapshot, for the record (see the module docstring)."""
+    hits = [predict_picks(nodes(r, "kernel"), GIGANTIC_NR_PAGES, _run(r)["count"]) == _run(r)["picks"]
+            for r in RUNS]
+    assert hits == [True, True, True, False, False]
+
+
+def test_prediction_speed(nodes):
+    """Target: a whole 6.5M-PFN node in at most 1 s (measured 0.2-0.6 s on the development
+    machine, shared by several jobs); the bound here is loose so a busy CI box does not fail."""
+    node = nodes(RUNS[4])
+    t = time.perf_counter()
+    predict_picks(node, GIGANTIC_NR_PAGES, 6)
+    assert time.perf_counter() - t < 5.0
