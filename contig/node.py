@@ -146,8 +146,7 @@ def _load_zone(path: Path, iomem: str | None, zero_flags: str) -> tuple[Zone, di
     info["zero_flag_pages"] = int(zero.sum())
     info["meta"] = meta
     name = str(meta.get("zone", {}).get("zone", path.stem))
-    z = Zone.from_arrays(kinds, blocks, geometry=g, start_pfn=start_pfn, name=name,
-                         pcp_high=1 << 62, pcp_batch=1)
+    z = Zone.from_arrays(kinds, blocks, geometry=g, start_pfn=start_pfn, name=name)
     return z, info
 
 
