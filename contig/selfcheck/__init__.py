@@ -58,7 +58,7 @@ UNREADABLE = object()
 
 #: The kinds of answer :func:`normalise` knows.
 KINDS = ("int", "optional_int", "pfns", "probes", "bool", "migratetype", "word", "ret",
-         "blocks", "mapchar", "text")
+         "blocks", "mapchar", "file", "stage", "text")
 
 _NONE_WORDS = ("none", "", "-", "never", "nothing", "success", "null")
 _BOOL_WORDS = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
@@ -165,6 +165,15 @@ def normalise(value: Any, kind: str) -> Any:
         return _squash(value).replace("()", "") if isinstance(value, str) else UNREADABLE
     if kind == "blocks":
         return _squash(value).upper() if isinstance(value, str) else UNREADABLE
+    if kind == "file":      # mm/page_isolation.c, page_isolation.c, page_isolation: one answer
+        if not isinstance(value, str):
+            return UNREADABLE
+        f = _squash(value).replace("\\", "/").removeprefix("linux/").removeprefix("mm/")
+        return f.removesuffix(".c") or UNREADABLE
+    if kind == "stage":     # a stage name of the trace: case, spaces and dashes do not matter
+        if not isinstance(value, str):
+            return UNREADABLE
+        return re.sub(r"[\s-]+", "_", value.strip()).lower() or UNREADABLE
     if kind == "mapchar":   # case is meaning here: p (per-CPU free) is not P (pinned)
         return value.strip() if isinstance(value, str) else UNREADABLE
     return _squash(value) if isinstance(value, str) else value   # "text"
@@ -311,6 +320,10 @@ HINTS: dict[str, Callable[[Any, Any], str]] = {
                             "covering it."),
     "bool": _bool_hint, "migratetype": _migratetype_hint, "word": _word_hint, "ret": _ret_hint,
     "blocks": _blocks_hint, "mapchar": _mapchar_hint,
+    "file": lambda g, a: ("look the function up: contig.source.where(name).file says which file of "
+                          "mm/ holds it."),
+    "stage": lambda g, a: ("the stages are listed in the set-up, in order: which one does the work "
+                           "this event describes?"),
     "text": lambda g, a: "not quite.",
 }
 
@@ -362,7 +375,8 @@ _READ_AS = {
     "int": "a number", "optional_int": "a number or None", "pfns": "a list of PFNs",
     "probes": "a list of PFNs", "bool": "True or False", "migratetype": "a migratetype",
     "word": "a name", "ret": "a return value (0, -EBUSY ...)", "blocks": "a blocks map",
-    "mapchar": "a map character", "text": "an answer",
+    "mapchar": "a map character", "file": "a file name", "stage": "a stage name",
+    "text": "an answer",
 }
 
 

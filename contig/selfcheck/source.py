@@ -19,19 +19,17 @@ the same problem forever under :data:`GENERATOR_VERSION`.
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from .. import scenarios as _scenarios
 from .. import source as _source
 from ..cli import format_zone
-from ..contig import alloc_contig_range, errname
+from ..contig import alloc_contig_range
 from ..geometry import Geometry
 from ..zone import MigrateType, Zone
 from . import Problem, Question
 from . import below as _below
 from . import check_seed as _seed
 from . import pick as _pick
-from . import same_bool as _same_bool
 
 __all__ = ["GENERATOR_VERSION", "contract_broken", "contract_problem", "where_problem"]
 
@@ -43,45 +41,6 @@ SMALL = Geometry(max_order=4, pageblock_order=2)
 
 _LETTER = {MigrateType.UNMOVABLE: "U", MigrateType.MOVABLE: "M",
            MigrateType.RECLAIMABLE: "R", MigrateType.CMA: "C"}
-
-
-# ------------------------------------------------------------------ answers' spellings
-def _norm_file(x: Any) -> str | None:
-    if not isinstance(x, str):
-        return None
-    s = x.strip().lower().replace("\\", "/")
-    s = s.removeprefix("linux/").removeprefix("mm/")
-    s = s.removesuffix(".c")
-    return s or None
-
-
-def _same_file(given: Any, answer: str) -> bool:
-    """``mm/page_isolation.c``, ``page_isolation.c`` and ``page_isolation`` are one answer."""
-    return _norm_file(given) == _norm_file(answer)
-
-
-def _same_stage(given: Any, answer: str) -> bool:
-    if not isinstance(given, str):
-        return False
-    g = given.strip().lower().replace("-", "_").replace(" ", "_")
-    return g == answer
-
-
-def _same_blocks(given: Any, answer: str) -> bool:
-    return isinstance(given, str) and given.replace(" ", "").upper() == answer
-
-
-def _same_ret(given: Any, answer: str) -> bool:
-    if isinstance(given, bool):
-        return False
-    if isinstance(given, int):
-        return errname(given) == answer
-    if isinstance(given, str):
-        g = given.strip().upper()
-        if g not in ("0", "") and not g.startswith("-"):
-            g = "-" + g
-        return g == answer.upper()
-    return False
 
 
 # ------------------------------------------------------------------ where
@@ -116,12 +75,11 @@ def where_problem(seed: int) -> Problem:
         title="Where in the v4.4 source", setup=setup, seed=seed,
         questions=[
             Question("file", "the file of Linux v4.4 whose code this event models", ref.file,
-                     f"{ev.func} is {ref.file}, {at}: {ref.what} ({ref.url})",
-                     same=_same_file),
+                     f"{ev.func} is {ref.file}, {at}: {ref.what} ({ref.url})", "file"),
             Question("stage", "the stage of alloc_contig_range() this event belongs to",
                      ev.stage,
                      f"it ran in stage {ev.stage!r}, which alloc_contig_range() starts at "
-                     f"{st.file}:{st.line} ({st.what})", same=_same_stage),
+                     f"{st.file}:{st.line} ({st.what})", "stage"),
         ])
 
 
@@ -211,8 +169,8 @@ def contract_problem(seed: int) -> Problem:
         title="The caller's contract", setup=setup, seed=seed,
         questions=[
             Question("keeps", "does the caller keep the kernel-doc contract? (yes or no)",
-                     keeps, why_keep, same=_same_bool),
+                     keeps, why_keep, "bool"),
             Question("blocks", "the blocks map after the call (one letter per pageblock)",
                      after.blocks_map(), f"{blocks} -> {after.blocks_map()}: {why_blocks}",
-                     same=_same_blocks),
+                     "blocks"),
         ])
