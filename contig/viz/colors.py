@@ -144,6 +144,8 @@ STYLE: dict[str, dict[str, Any]] = {
              "label": "tail: freed back"},
     "kept": {"line": {"color": "#EE7733", "linewidth": 2.6}, "label": "kept"},
     "highlight": {"line": {"color": "#EE3377", "linewidth": 2.2}, "label": "this step"},
+    "touched": {"line": {"color": "#EE3377", "linewidth": 2.0},
+                "label": "pages this step changed (same colour)"},
     "arrow": {"line": {"color": "#222222", "linewidth": 0.9}, "label": "migrated"},
     "mark": {"line": {"color": "#CC3311", "linewidth": 1.8}, "label": "busy / unmovable"},
 }

@@ -79,6 +79,7 @@ __all__ = [
     "draw_zone",
     "failure_mark",
     "isolation_failures",
+    "isolation_title",
     "kind_cmap",
     "kind_image",
     "kind_legend",
@@ -345,7 +346,7 @@ class ZoneView:
     def set_overlays(self, *, request=None, isolate=None, outer=None, head_tail: bool = True,
                      migrated: dict[int, int] | None = None, reclaimed=None, failed=None,
                      busy: int | tuple[int, str] | None = None, highlight=None,
-                     max_arrows: int = 64) -> None:
+                     touched=None, max_arrows: int = 64) -> None:
         """Replace the overlays.
 
         :param request: ``(start, end)`` asked for.
@@ -362,6 +363,8 @@ class ZoneView:
         :param busy: the PFN where ``test_pages_isolated()`` stopped, or
             ``(pfn, label)`` (see :func:`failure_mark`).
         :param highlight: ``(lo, hi)`` to outline (the range an event touched).
+        :param touched: PFNs an event changed without changing their colour
+            (pages taken off the LRU, pages that stayed stuck): each one framed.
         """
         self.clear_overlays()
         L = self.layout
@@ -388,6 +391,8 @@ class ZoneView:
         hl = _clip_range(L, highlight)
         if hl:
             self._highlight(hl)
+        if touched is not None and len(touched):
+            self._touched(touched)
         if L.mode == "strip":
             self._set_ylim()
 
@@ -594,6 +599,25 @@ class ZoneView:
         if pfn is not None and L.start_pfn <= pfn < L.end_pfn:
             self._mark("failed", int(pfn), reason)
 
+    def _touched(self, pfns):
+        L = self.layout
+        p = np.unique(np.asarray([int(x) for x in pfns], dtype=np.int64))
+        p = p[(p >= L.start_pfn) & (p < L.end_pfn)]
+        self.marks["touched"] = p
+        if not p.size:
+            return
+        c = STYLE["touched"]["line"]["color"]
+        if L.mode == "strip":
+            boxes = [range_outline(L, int(q), int(q) + 1, _STRIP[0] + 0.06, _STRIP[1] - 0.06)
+                     for q in p]
+            pc = PolyCollection(boxes, facecolors="none", edgecolors=c, linewidths=2.0, zorder=6.6,
+                                path_effects=[withStroke(linewidth=3.6, foreground="white")])
+            self._add("touched", self.ax.add_collection(pc, autolim=False))
+        else:
+            x, y = L.center(p)
+            self._add("touched", self.ax.scatter(x, y, marker="s", s=30, facecolors="none",
+                                                 edgecolors=c, linewidths=1.4, zorder=8))
+
     def _highlight(self, rng):
         lo, hi = rng
         self.ranges["highlight"] = (lo, hi)
@@ -740,6 +764,38 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     return view
 
 
+def isolation_title(result, when: str) -> str:
+    """The title of :func:`draw_isolation`'s panel ``when``, true to v4.4 for every outcome.
+
+    In v4.4 ``alloc_contig_range()`` (mm/page_alloc.c) returns at once when
+    ``start_isolate_page_range()`` (mm/page_isolation.c) fails: that function
+    has already put back the blocks it isolated, and ``undo_isolate_page_range()``
+    is not called.  Every later failure, and success, ends with
+    ``undo_isolate_page_range()`` giving the blocks the caller's migratetype.
+    """
+    lo, hi = result.isolate_start, result.isolate_end
+    rng = f"[{lo}, {hi})"
+    refused = result.failed_stage == "start_isolate_page_range"
+    failed = isolation_failures(result)
+    if when == "before":
+        return f"pageblock types of {rng} before start_isolate_page_range()"
+    if when == "during":
+        if failed:
+            b_lo, b_hi = failed[0][:2]
+            return (f"start_isolate_page_range(): block [{b_lo}, {b_hi}) refused; "
+                    f"the blocks before it are still ISOLATE (before the roll-back)")
+        return f"right after start_isolate_page_range(): every block of {rng} ISOLATE"
+    mts = [e.fields.get("migratetype") for e in (getattr(result, "events", None) or [])
+           if e.func == "unset_migratetype_isolate" and e.stage == "undo"]
+    mt = str(mts[0]) if mts and mts[0] else "the caller's migratetype"
+    if refused:
+        return (f"after the call: the roll-back put the blocks back and alloc_contig_range() "
+                f"returned {errname(result.ret)} at once (no undo_isolate_page_range())")
+    ret = "0" if result.ok else f"{errname(result.ret)} ({result.failed_stage})"
+    return (f"after the call (ret {ret}): undo_isolate_page_range() gave every block of {rng} "
+            f"the caller's type: {mt}")
+
+
 def draw_isolation(ax, result, when: str = "during", **kw) -> ZoneView:
     """Pageblock types ``before``, ``during`` or ``after`` ``start_isolate_page_range()``.
 
@@ -762,12 +818,7 @@ def draw_isolation(ax, result, when: str = "during", **kw) -> ZoneView:
         st = ZoneState.of(tr.final())
     else:
         raise ValueError(f"when must be 'before', 'during' or 'after', not {when!r}")
-    if when == "after":
-        kw.setdefault("title", f"pageblock types after the whole call (undo_isolate_page_range"
-                               f"({result.isolate_start}, {result.isolate_end}) has run)")
-    kw.setdefault("title", f"pageblock types {when} start_isolate_page_range("
-                           f"{result.isolate_start}, {result.isolate_end})"
-                  + (" - refused" if failed else ""))
+    kw.setdefault("title", isolation_title(result, when))
     return draw_zone(ax, st, isolate=(result.isolate_start, result.isolate_end),
                      failed=failed if when != "before" else None, **kw)
 
