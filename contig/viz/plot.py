@@ -31,15 +31,17 @@ from matplotlib.patheffects import withStroke
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..contig import errname
-from ..mapfmt import BLOCK_CHARS
 from ..zone import MigrateType, Zone
 from .colors import (
+    BAND_LETTERS,
     HOLE_EDGE,
     HOLE_HATCH,
     KIND_COLORS,
     KIND_ORDER,
     KIND_RANK,
     MIGRATETYPE_COLORS,
+    NO_PAGES,
+    NO_PAGES_COLOR,
     STYLE,
     Layout,
     ZoneState,
@@ -52,11 +54,13 @@ from .colors import (
     kind_legend,
     kind_legend_handles,
     kind_norm,
+    marker_legend_handles,
     migratetype_cmap,
     migratetype_legend_handles,
     migratetype_norm,
     overlay_legend_handles,
     range_outline,
+    text_color,
 )
 
 __all__ = [
@@ -130,6 +134,23 @@ def _nice_ceiling(y: float) -> float:
     return float(10 * mag)
 
 
+def _row_ticks(L: Layout, most: int = 8) -> list[int]:
+    """Grid rows to tick: rows ``k * step`` (a power of two) with at most ``most`` ticks."""
+    step = 1
+    while L.nrows / step > most:
+        step *= 2
+    return list(range(0, L.nrows + 1, step))
+
+
+def _pfn_label(pfn: int, address: bool) -> str:
+    """``pfn`` in decimal, and its physical address in MiB or GiB (4 KiB pages)."""
+    if not address:
+        return f"{pfn}"
+    mib = pfn * 4096 / (1 << 20)
+    where = f"{mib / 1024:g} GiB" if mib >= 1024 and mib % 256 == 0 else f"{mib:g} MiB"
+    return f"{pfn}\n{where}"
+
+
 def _span(s: ZoneState) -> tuple:
     return s.start_pfn, s.spanned_pages, s.geometry
 
@@ -189,10 +210,12 @@ class ZoneView:
                                   interpolation="nearest", aspect="auto", extent=bext,
                                   origin="upper", zorder=2)
         self.band_letters: list = []
+        self.page_letters: list = []
         if boundaries:
             self._draw_boundaries()
         self._decorate(title)
         self._update_band_letters()
+        self._update_page_letters()
         self._update_legend()
 
     # -------------------------------------------------------- static parts
@@ -261,9 +284,12 @@ class ZoneView:
             right = L.row_pages * (1.18 if self.band is not None else 1.0)
             ax.set_xlim(0, right)
             ax.set_ylim(L.nrows, 0)
-            ax.yaxis.set_major_locator(MaxNLocator(8, integer=True))
+            # rows whose first PFN is a round number (a power of two of rows apart), each
+            # labelled with its PFN and, in zones past a few MiB, its address
+            big = L.nrows * L.row_pages * 4096 >= 16 << 20
+            ax.set_yticks(_row_ticks(L, 4 if big else 8))
             ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda y, _: f"{L.base + round(y) * L.row_pages}"))
+                lambda y, _: _pfn_label(L.base + round(y) * L.row_pages, big)))
             xt = [t for t in MaxNLocator(6, integer=True).tick_values(0, L.row_pages)
                   if 0 <= t <= L.row_pages]
             labels = [f"{t:g}" for t in xt]
@@ -271,7 +297,7 @@ class ZoneView:
                 xt.append(sum(self.band.get_extent()[:2]) / 2)
                 labels.append("blocks")
             ax.set_xticks(xt, labels)
-            ax.set_ylabel("first PFN of row")
+            ax.set_ylabel("first PFN of row" + (" and its address" if big else ""))
             per = f", {L.cell_pages} pages per cell (worst kind shown)" if L.cell_pages > 1 else ""
             ax.set_xlabel(f"page offset in row ({L.row_pages} pages per row{per})")
         if title is None:
@@ -292,17 +318,42 @@ class ZoneView:
         if nb > 64:
             return
         y = sum(_BAND) / 2
-        for k, t in enumerate(s.pageblocks):
-            if t == MigrateType.MOVABLE:
-                continue  # the common case stays unlabelled; the others get their letter
+        # every block gets its letter when a letter fits (colour is never the only clue)
+        if self._px_per_page() * pbn < 9:
+            return
+        for k, t in enumerate(s.band_values()):
             x = s.pageblock_base + (k + 0.5) * pbn
             if not L.start_pfn <= x <= L.end_pfn:
                 continue
-            c = "white" if t in (MigrateType.ISOLATE, MigrateType.UNMOVABLE, MigrateType.MOVABLE,
-                                 MigrateType.CMA) else "black"
-            self.band_letters.append(self.ax.text(x, y, BLOCK_CHARS[t], ha="center", va="center",
-                                                  fontsize=7, color=c, zorder=5,
+            fill = NO_PAGES_COLOR if t == NO_PAGES else MIGRATETYPE_COLORS[MigrateType(t)]
+            self.band_letters.append(self.ax.text(x, y, BAND_LETTERS[int(t)], ha="center",
+                                                  va="center", fontsize=8.5,
+                                                  color=text_color(fill), zorder=5,
                                                   fontweight="bold"))
+
+    def _px_per_page(self) -> float:
+        """Screen pixels per PFN of a strip at the figure's current size."""
+        ax = self.ax
+        x0, x1 = ax.get_xlim()
+        fig = ax.figure
+        return ax.get_position().width * fig.get_figwidth() * fig.dpi / max(1e-9, x1 - x0)
+
+    def _update_page_letters(self) -> None:
+        """Each page's map letter on its cell, where a page is wide enough (strip only)."""
+        for t in self.page_letters:
+            t.remove()
+        self.page_letters = []
+        L, s = self.layout, self.state
+        if L.mode != "strip" or L.end_pfn - L.start_pfn > 128 or self._px_per_page() < 10:
+            return
+        y = sum(_STRIP) / 2
+        for i, code in enumerate(s.kinds.tolist()):
+            c = chr(code)
+            if c in "#.":
+                continue   # holes are hatched; free pages stay blank, the rest is lettered
+            self.page_letters.append(self.ax.text(
+                L.start_pfn + i + 0.5, y, c, ha="center", va="center", fontsize=8,
+                color=text_color(KIND_COLORS[c]), zorder=3.5, fontfamily="monospace"))
 
     def _update_legend(self) -> None:
         if self.legend is not None:
@@ -314,7 +365,10 @@ class ZoneView:
             sorted(set(self.state.present_kinds()) | {"."}, key=KIND_ORDER.index))
         types = None if self.legend_mode == "all" else self.state.present_types()
         self.legend = kind_legend(self.ax, kinds, types=types if self.band is not None else None,
-                                  bbox_to_anchor=(0.5, -0.22))
+                                  no_pages=self.band is not None and (
+                                      self.legend_mode == "all"
+                                      or bool(self.state.empty_blocks().any())),
+                                  markers=self.marker_legend(), bbox_to_anchor=(0.5, -0.22))
 
     # -------------------------------------------------------- updates
     def set_state(self, state: Zone | ZoneState) -> None:
@@ -328,6 +382,7 @@ class ZoneView:
         if self.band is not None:
             self.band.set_data(band_image(s, self.layout))
         self._update_band_letters()
+        self._update_page_letters()
         self._update_legend()
 
     def clear_overlays(self) -> None:
@@ -393,6 +448,8 @@ class ZoneView:
             self._highlight(hl)
         if touched is not None and len(touched):
             self._touched(touched)
+        if self.legend_mode:
+            self._update_legend()
         if L.mode == "strip":
             self._set_ylim()
 
@@ -628,6 +685,21 @@ class ZoneView:
             xy, closed=True, facecolor="#EE3377", alpha=0.12, zorder=1.5, linewidth=0)))
         self._add("highlight", self.ax.add_artist(Polygon(
             xy, closed=True, fill=False, zorder=6.5, **STYLE["highlight"]["line"])))
+
+    def marker_legend(self) -> list[str]:
+        """The marker keys (:func:`~contig.viz.colors.marker_legend_handles`) this view draws."""
+        m, keys = self.marks, []
+        if len(m.get("migrated_src", ())):
+            keys.append("migrated" if self.layout.mode == "strip" else "migrated_grid")
+        if len(m.get("reclaimed", ())):
+            keys.append("reclaimed")
+        if any(len(m.get(k, ())) for k in ("busy", "failed", "outer")):
+            keys.append("mark")
+        if len(m.get("failed_blocks", ())):
+            keys.append("failed_blocks")
+        if len(m.get("touched", ())):
+            keys.append("touched")
+        return keys
 
     # -------------------------------------------------------- inspection
     def arrays(self) -> dict[str, Any]:
@@ -895,7 +967,7 @@ class FreeListsView:
         colors = list(self._colors)
         self.collections = []
         for j in range(self.nsets):
-            pc = PolyCollection([], facecolors=colors, edgecolors="white", linewidths=0.4,
+            pc = PolyCollection([], facecolors=colors, edgecolors="#444444", linewidths=0.5,
                                 hatch="////" if j else None, zorder=2)
             ax.add_collection(pc, autolim=False)
             self.collections.append(pc)
@@ -915,8 +987,8 @@ class FreeListsView:
         if legend:
             handles = migratetype_legend_handles()
             if self.nsets == 2:
-                handles += [Patch(facecolor="#BBBBBB", edgecolor="white", label=labels[0]),
-                            Patch(facecolor="#BBBBBB", edgecolor="white", hatch="////",
+                handles += [Patch(facecolor="#BBBBBB", edgecolor="#444444", label=labels[0]),
+                            Patch(facecolor="#BBBBBB", edgecolor="#444444", hatch="////",
                                   label=labels[1])]
             self.legend = ax.legend(handles=handles, fontsize="x-small", frameon=False,
                                     loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -1078,8 +1150,13 @@ class ResultFigure:
         kinds = "".join(sorted(set(b.present_kinds()) | set(a.present_kinds()) | {"."},
                                key=KIND_ORDER.index))
         types = sorted({*b.present_types(), *a.present_types(), MigrateType.ISOLATE})
-        handles = kind_legend_handles(kinds) + migratetype_legend_handles(types) + \
-            overlay_legend_handles()[1:]
+        no_pages = bool(b.empty_blocks().any())
+        markers = [k for v in (self.before, self.after) if v is not None
+                   for k in v.marker_legend()]
+        handles = (kind_legend_handles(kinds)
+                   + migratetype_legend_handles(types, no_pages=no_pages)
+                   + overlay_legend_handles()[1:]
+                   + marker_legend_handles(dict.fromkeys(markers)))
         self.legend = self.fig.legend(handles=handles, loc="lower center", ncol=5,
                                       fontsize="x-small", frameon=False,
                                       bbox_to_anchor=(0.5, 0.0))

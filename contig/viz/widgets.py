@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 
 from ..contig import ContigResult, alloc_contig_range, errname
 from ..geometry import Geometry
+from ..mapfmt import BLOCK_CHARS as BLOCK_LETTERS
 from ..zone import MigrateType, Zone
 from ._check import check_bool, check_choice, check_figsize, check_int, check_real
 from .colors import (
@@ -45,6 +46,9 @@ from .colors import (
     KIND_ORDER,
     MIGRATETYPE_COLORS,
     MIGRATETYPE_LABELS,
+    NO_PAGES_COLOR,
+    NO_PAGES_LABEL,
+    text_color,
 )
 from .plot import (
     STYLE,
@@ -87,28 +91,52 @@ def _png_output(png: bytes, fig: Figure) -> dict[str, Any]:
 
 
 def legend_html() -> str:
-    """The colour key of page kinds, pageblock types and lines, as HTML (drawn once)."""
-    def sw(color: str, label: str, extra: str = "") -> str:
+    """The colour key, as HTML (drawn once): pages, pageblocks (a palette of their own,
+    each swatch with its letter), lines, and the markers the pictures use."""
+    def item(swatch: str, label: str) -> str:
         return (f'<span style="display:inline-block;margin:0 10px 2px 0;white-space:nowrap">'
-                f'<span style="display:inline-block;width:12px;height:12px;vertical-align:-2px;'
-                f'background:{color};border:1px solid #777;{extra}"></span> '
-                f"{html.escape(label)}</span>")
+                f"{swatch} {html.escape(label)}</span>")
+
+    def sw(color: str, letter: str = "", extra: str = "", frame: str = "1px solid #777",
+           width: int = 12) -> str:
+        fg = text_color(color) if color.startswith("#") else "black"
+        return (f'<span style="display:inline-block;width:{width}px;height:12px;'
+                f"vertical-align:-2px;background:{color};border:{frame};{extra}font:bold 9px "
+                f'monospace;line-height:12px;text-align:center;color:{fg}">'
+                f"{html.escape(letter)}</span>")
 
     def ln(style: str, label: str, dash: bool = False) -> str:
         c = STYLE[style]["line"]["color"]
-        return (f'<span style="display:inline-block;margin:0 10px 2px 0;white-space:nowrap">'
-                f'<span style="display:inline-block;width:18px;vertical-align:3px;border-top:2px '
-                f'{"dashed" if dash else "solid"} {c}"></span> {html.escape(label)}</span>')
+        return item(f'<span style="display:inline-block;width:18px;vertical-align:3px;'
+                    f'border-top:2px {"dashed" if dash else "solid"} {c}"></span>', label)
+
+    def mk(symbol: str, color: str, label: str) -> str:
+        return item(f'<b style="color:{color};font-size:13px">{symbol}</b>', label)
 
     hatch = (f"background:repeating-linear-gradient(45deg,#fff 0 2px,{HOLE_EDGE} 2px 3px);")
-    kinds = "".join(sw(KIND_COLORS[c], KIND_LABELS[c], hatch if c == "#" else "")
+    kinds = "".join(item(sw(KIND_COLORS[c], "" if c in "#." else c,
+                            hatch if c == "#" else ""), KIND_LABELS[c][2:])
                     for c in KIND_ORDER)
-    types = "".join(sw(MIGRATETYPE_COLORS[t], "block " + MIGRATETYPE_LABELS[t])
-                    for t in MigrateType)
+    frame = "2px solid #333"
+    types = "".join(item(sw(MIGRATETYPE_COLORS[t], BLOCK_LETTERS[t], frame=frame, width=16),
+                         MIGRATETYPE_LABELS[t][2:]) for t in MigrateType)
+    types += item(sw(NO_PAGES_COLOR, "-", frame=frame, width=16), NO_PAGES_LABEL)
     lines = (ln("request", "request [start, end)") + ln("isolate", "isolated range", True)
              + ln("outer", "[outer_start, outer_end)") + ln("head", "head / tail freed back", True)
-             + ln("highlight", "this step") + ln("touched", STYLE["touched"]["label"]))
-    return (f'<div style="font-size:11px;line-height:1.5">{kinds}<br>{types}<br>{lines}</div>')
+             + ln("highlight", "this step"))
+    arrow, red = STYLE["arrow"]["line"]["color"], STYLE["mark"]["line"]["color"]
+    marks = (mk("&#x2192;", arrow, "migrated (strip: arrow source to target)")
+             + mk("&#x00D7;", arrow, "migrated from") + mk("&#x25CB;", arrow, "migrated to")
+             + mk("&#x2716;", "#000", "clean page cache dropped")
+             + mk("&#x25EF;", red, "the page that stopped the call")
+             + mk("&#x2715;", red, "block refused isolation")
+             + mk("&#x25A1;", STYLE["touched"]["line"]["color"], STYLE["touched"]["label"]))
+    head = '<b style="display:inline-block;width:82px">{}</b>'
+    return (f'<div class="contig-legend" style="font-size:11px;line-height:1.5">'
+            f'{head.format("pages:")}{kinds}<br>'
+            f'{head.format("pageblocks:")}{types}<br>'
+            f'{head.format("ranges:")}{lines}<br>{head.format("markers:")}{marks}'
+            f"<br>Ranges are half-open: [a, b) holds PFNs a to b-1.</div>")
 
 
 class _Source:
@@ -231,8 +259,9 @@ def geometry_choices(zone: Zone) -> list[tuple[str, Geometry]]:
 
 
 def _geometry_label(g: Geometry) -> str:
-    def pages(n: int) -> str:
-        return f"{n}-page" if n < 1024 else f"{n * 4 >> 10} MiB"
+    def pages(n: int) -> str:   # one unit (pages), the size in KiB/MiB beside it
+        size = f"{n * 4} KiB" if n < 256 else f"{n * 4 / 1024:g} MiB"
+        return f"{n}-page ({size})"
 
     return (f"MAX_ORDER {g.max_order}, pageblock_order {g.pageblock_order}: "
             f"{pages(g.max_order_nr_pages)} max blocks, {pages(g.pageblock_nr_pages)} pageblocks")
