@@ -216,8 +216,10 @@ def _titles(r):
 
 
 def test_isolation_titles_when_isolation_is_refused():
-    # v4.4 mm/page_alloc.c alloc_contig_range(): "if (ret) return ret;" right after
-    # start_isolate_page_range() (L6730-6732 in v4.4.0): no undo_isolate_page_range()
+    # v4.4 alloc_contig_range() (mm/page_alloc.c:6699) returns the error of
+    # start_isolate_page_range() at once, before its "done:" label: no
+    # undo_isolate_page_range(); start_isolate_page_range() (mm/page_isolation.c) has
+    # already put back the blocks it isolated before the refusing one.
     _, r = scenarios.get("unmovable-padding").run()
     assert r.failed_stage == "start_isolate_page_range"
     t = _titles(r)
