@@ -236,3 +236,34 @@ def test_isolation_titles_when_a_later_stage_fails_or_the_call_succeeds(name):
     t = _titles(r)
     assert "undo_isolate_page_range() gave every block" in t["after"]
     assert "refused" not in t["during"] and "every block of" in t["during"]
+
+
+# ------------------------------------------------------------------ latency: views kept
+def test_geometry_and_zoom_flips_reuse_views_and_draw_what_a_full_draw_gives():
+    import base64
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    big = Zone.from_arrays(rng.choice(np.frombuffer(b"MMMM..U", np.uint8), 2048),
+                           geometry=TINY, name="big")
+    app = RangeExplorer({"big": big}, start=1000, end=1040)
+    own, other = app.geometry_picker.options[0][1], app.geometry_picker.options[1][1]
+    seen = {}
+    for move in [lambda: app.set_geometry(other), lambda: app.set_geometry(own),
+                 lambda: app.set_window("call"), lambda: app.set_window("zone"),
+                 lambda: app.set_geometry(other), lambda: app.set_window("call")]:
+        move()
+        key = (app.state.get("geometry"), app.view.window)
+        views = (app.view.before, app.view.after)
+        if key in seen:                      # been here before: the same view objects
+            assert seen[key][0] is views[0] and seen[key][1] is views[1]
+        seen[key] = views
+        sent = np.asarray(Image.open(io.BytesIO(base64.b64decode(
+            app.out.outputs[0]["data"]["image/png"]))).convert("RGB"))
+        canvas = FigureCanvasAgg(app.fig)
+        canvas.draw()
+        assert np.array_equal(sent, np.asarray(canvas.buffer_rgba())[..., :3])
+        assert app.out.outputs[0]["data"]["text/plain"].endswith("with 3 Axes>")

@@ -151,6 +151,19 @@ def _pfn_label(pfn: int, address: bool) -> str:
     return f"{pfn}\n{where}"
 
 
+_MARKERS: dict[tuple[str, bool], Any] = {}
+
+
+def _letter_marker(c: str, bold: bool):
+    """A marker whose shape is the letter ``c`` (mathtext, made once per letter)."""
+    from matplotlib.markers import MarkerStyle
+
+    key = (c, bold)
+    if key not in _MARKERS:
+        _MARKERS[key] = MarkerStyle(f"$\\mathbf{{{c}}}$" if bold else f"$\\mathsf{{{c}}}$")
+    return _MARKERS[key]
+
+
 def _span(s: ZoneState) -> tuple:
     return s.start_pfn, s.spanned_pages, s.geometry
 
@@ -209,8 +222,9 @@ class ZoneView:
             self.band = ax.imshow(bimg, cmap=migratetype_cmap(), norm=migratetype_norm(),
                                   interpolation="nearest", aspect="auto", extent=bext,
                                   origin="upper", zorder=2)
-        self.band_letters: list = []
+        self.band_letters: list = []          # scatters of letter markers ...
         self.page_letters: list = []
+        self.band_letters_text = self.page_letters_text = ""   # ... and the letters, in order
         if boundaries:
             self._draw_boundaries()
         self._decorate(title)
@@ -306,30 +320,45 @@ class ZoneView:
         if title:
             ax.set_title(title, fontsize="medium")
 
+    def _stamp(self, key: str, xs, y: float, chars: str, fills, size: float, bold: bool):
+        """Letters drawn as markers: one scatter per letter, each glyph's path made once and
+        stamped at every position (tens of Text objects would cost tens of ms per redraw)."""
+        arts = []
+        order: dict[tuple[str, str], list[float]] = {}
+        for x, c, f in zip(xs, chars, fills):
+            order.setdefault((c, text_color(f)), []).append(float(x))
+        for (c, col), px in order.items():
+            sc = self.ax.scatter(px, np.full(len(px), y), marker=_letter_marker(c, bold),
+                                 s=size * size, c=col, linewidths=0, zorder=5)
+            sc._contig_marker = _letter_marker(c, bold).get_marker()   # for tests
+            arts.append(sc)
+        setattr(self, key, arts)
+        setattr(self, key + "_text", "".join(chars))
+
     def _update_band_letters(self) -> None:
+        key = self.state.band_values().tobytes()
+        if key == getattr(self, "_band_letters_key", None):
+            return            # the same blocks: the same letters (a redraw costs ms)
+        self._band_letters_key = key
         for t in self.band_letters:
             t.remove()
-        self.band_letters = []
+        self.band_letters, self.band_letters_text = [], ""
         L, s = self.layout, self.state
         if self.band is None or L.mode != "strip":
             return
         pbn = s.geometry.pageblock_nr_pages
         nb = s.pageblocks.size
-        if nb > 64:
-            return
-        y = sum(_BAND) / 2
         # every block gets its letter when a letter fits (colour is never the only clue)
-        if self._px_per_page() * pbn < 9:
+        if nb > 64 or self._px_per_page() * pbn < 9:
             return
-        for k, t in enumerate(s.band_values()):
+        xs, chars, fills = [], [], []
+        for k, t in enumerate(s.band_values().tolist()):
             x = s.pageblock_base + (k + 0.5) * pbn
-            if not L.start_pfn <= x <= L.end_pfn:
-                continue
-            fill = NO_PAGES_COLOR if t == NO_PAGES else MIGRATETYPE_COLORS[MigrateType(t)]
-            self.band_letters.append(self.ax.text(x, y, BAND_LETTERS[int(t)], ha="center",
-                                                  va="center", fontsize=8.5,
-                                                  color=text_color(fill), zorder=5,
-                                                  fontweight="bold"))
+            if L.start_pfn <= x <= L.end_pfn:
+                xs.append(x)
+                chars.append(BAND_LETTERS[t])
+                fills.append(NO_PAGES_COLOR if t == NO_PAGES else MIGRATETYPE_COLORS[MigrateType(t)])
+        self._stamp("band_letters", xs, sum(_BAND) / 2, chars, fills, 7.5, True)
 
     def _px_per_page(self) -> float:
         """Screen pixels per PFN of a strip at the figure's current size."""
@@ -339,21 +368,22 @@ class ZoneView:
         return ax.get_position().width * fig.get_figwidth() * fig.dpi / max(1e-9, x1 - x0)
 
     def _update_page_letters(self) -> None:
-        """Each page's map letter on its cell, where a page is wide enough (strip only)."""
+        """Each page's map letter on its cell, where a page is wide enough (strip only);
+        free pages stay blank and holes hatched."""
+        key = self.state.kinds.tobytes()
+        if key == getattr(self, "_page_letters_key", None):
+            return
+        self._page_letters_key = key
         for t in self.page_letters:
             t.remove()
-        self.page_letters = []
+        self.page_letters, self.page_letters_text = [], ""
         L, s = self.layout, self.state
         if L.mode != "strip" or L.end_pfn - L.start_pfn > 128 or self._px_per_page() < 10:
             return
-        y = sum(_STRIP) / 2
-        for i, code in enumerate(s.kinds.tolist()):
-            c = chr(code)
-            if c in "#.":
-                continue   # holes are hatched; free pages stay blank, the rest is lettered
-            self.page_letters.append(self.ax.text(
-                L.start_pfn + i + 0.5, y, c, ha="center", va="center", fontsize=8,
-                color=text_color(KIND_COLORS[c]), zorder=3.5, fontfamily="monospace"))
+        codes = s.kinds.tobytes().decode("ascii")
+        keep = [i for i, c in enumerate(codes) if c not in "#."]
+        self._stamp("page_letters", [L.start_pfn + i + 0.5 for i in keep], sum(_STRIP) / 2,
+                    [codes[i] for i in keep], [KIND_COLORS[codes[i]] for i in keep], 7.0, False)
 
     def _update_legend(self) -> None:
         if self.legend is not None:
@@ -1080,9 +1110,13 @@ class ResultFigure:
         gs = fig.add_gridspec(3, 1, height_ratios=[1.25, 1.25, 0.8], hspace=0.5,
                               left=0.115, right=0.98, top=0.91 if suptitle else 0.95,
                               bottom=0.16 if legend else 0.07)
+        self._gs = gs
         self.ax_before = fig.add_subplot(gs[0])
         self.ax_after = fig.add_subplot(gs[1])
         self.ax_free = fig.add_subplot(gs[2])
+        # views of other spans / geometries / windows, each on axes of its own (hidden
+        # when not shown): going back to one is a set_state, not a rebuild
+        self._kept: dict[tuple, Any] = {}
         self.before: ZoneView | None = None
         self.after: ZoneView | None = None
         self.free: FreeListsView | None = None
@@ -1090,16 +1124,42 @@ class ResultFigure:
         self.strip_max, self.max_arrows = strip_max, max_arrows
         self.suptitle = fig.suptitle("", fontsize="small", fontfamily="monospace", wrap=True)
 
+    KEEP = 4   #: views kept per panel (a student goes back and forth between a few)
+
+    def _swap(self, which: str, key: tuple, make):
+        """Show panel ``which``'s view for ``key``: the current one, a kept one (shown
+        again), or a new one built by ``make(ax)`` on fresh axes in the same place."""
+        slot = {"before": 0, "after": 1, "free": 2}[which]
+        cur = getattr(self, which)
+        if cur is not None:
+            cur.ax.set_visible(False)
+        view = self._kept.pop((which, key), None)
+        if view is None:
+            ax = getattr(self, "ax_" + which) if cur is None else self.fig.add_subplot(
+                self._gs[slot])
+            view = make(ax)
+        view.ax.set_visible(True)
+        self._kept[(which, key)] = view
+        mine = [k for k in self._kept if k[0] == which]
+        for k in mine[: max(0, len(mine) - self.KEEP)]:
+            self.fig.delaxes(self._kept.pop(k).ax)
+        setattr(self, which, view)
+        setattr(self, "ax_" + which, view.ax)
+        return view, view is not None and cur is not None
+
     def _view(self, which: str, ax, state: ZoneState, title: str) -> ZoneView:
         view = getattr(self, which)
-        if view is None or _span(view.state) != _span(state):
-            ax.clear()
-            view = ZoneView(ax, state, legend=False, title=title, strip_max=self.strip_max,
-                            fixed_ylim=True)
-            setattr(self, which, view)
-        else:
+        if view is not None and _span(view.state) == _span(state):
             view.set_state(state)
-            ax.set_title(title, fontsize="medium")
+            view.ax.set_title(title, fontsize="medium")
+            return view
+        key = _span(state)
+        kept = (which, key) in self._kept
+        view, _ = self._swap(which, key, lambda a: ZoneView(
+            a, state, legend=False, title=title, strip_max=self.strip_max, fixed_ylim=True))
+        if kept:
+            view.set_state(state)
+            view.ax.set_title(title, fontsize="medium")
         return view
 
     def update(self, result, before: Zone | ZoneState | None = None,
@@ -1124,7 +1184,7 @@ class ResultFigure:
                   f"back" if r.ok else f"after: ret {errname(r.ret)}, failed in {r.failed_stage}")
             ta += where
         vb = self._view("before", self.ax_before, b.window(lo, hi), tb)
-        self.ax_before.set_xlabel("")  # the after panel below names the axis
+        vb.ax.set_xlabel("")  # the after panel below names the axis
         vb.set_overlays(request=(r.start, r.end), isolate=(r.isolate_start, r.isolate_end),
                         migrated=r.migrated, reclaimed=r.reclaimed, failed=failed,
                         max_arrows=self.max_arrows)
@@ -1132,10 +1192,12 @@ class ResultFigure:
         va.set_overlays(request=(r.start, r.end), outer=(r.outer_start, r.outer_end),
                         busy=failure_mark(r))
         if self.free is None or self.free.max_order != b.geometry.max_order:
-            self.ax_free.clear()
-            self.free = FreeListsView(self.ax_free, b, a, legend=False, annotate=False,
-                                      title="free blocks per order and migratetype: "
-                                            "before plain, after hatched")
+            kept = ("free", b.geometry.max_order) in self._kept
+            self._swap("free", b.geometry.max_order, lambda ax: FreeListsView(
+                ax, b, a, legend=False, annotate=False,
+                title="free blocks per order and migratetype: before plain, after hatched"))
+            if kept:
+                self.free.set_counts(b, a)
         else:
             self.free.set_counts(b, a)
         self.suptitle.set_text(r.summary() if self.show_suptitle else "")

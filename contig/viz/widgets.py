@@ -87,7 +87,12 @@ def _png_output(png: bytes, fig: Figure) -> dict[str, Any]:
     w, h = (int(v) for v in fig.get_size_inches() * fig.dpi)
     return {"output_type": "display_data", "metadata": {},
             "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                     "text/plain": f"<Figure size {w}x{h} with {len(fig.axes)} Axes>"}}
+                     "text/plain": f"<Figure size {w}x{h} with {len(_shown(fig))} Axes>"}}
+
+
+def _shown(fig: Figure) -> list:
+    """The figure's visible axes (an app keeps views it may show again on hidden axes)."""
+    return [ax for ax in fig.axes if ax.get_visible()]
 
 
 def legend_html() -> str:
@@ -348,23 +353,25 @@ class _BlitRenderer:
     def _layout_key(self) -> tuple:
         """(the figure's part, one part per axes): what the background depends on."""
         def axis_key(axis) -> tuple:
-            # the tick positions and the formatter that names them (kept by identity:
-            # a new ZoneView makes a new formatter)
-            return (tuple(axis.get_majorticklocs()), axis.get_major_formatter(),
-                    tuple(getattr(axis.get_major_formatter(), "seq", ()) or ()),
-                    axis.label.get_text())
+            # the tick positions and the labels they get (by text, not by formatter
+            # object: a new ZoneView of the same layout then reuses the background,
+            # e.g. when a student goes back to the first geometry or unzooms)
+            locs = axis.get_majorticklocs()
+            return (tuple(locs), tuple(axis.get_major_formatter().format_ticks(locs)),
+                    axis.label.get_text(), axis.get_tick_params().get("length"))
 
-        fig = (tuple(self.fig.get_size_inches()), self.dpi, len(self.fig.axes),
+        axes = _shown(self.fig)
+        fig = (tuple(self.fig.get_size_inches()), self.dpi, len(axes),
                tuple(t.get_text() for t in self.fig.texts))
         return fig, tuple(
             (ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), ax.get_xscale(),
              ax.get_yscale(), ax.axison, axis_key(ax.xaxis), axis_key(ax.yaxis),
-             tuple(t.get_text() for t in self._titles(ax)))
-            for ax in self.fig.axes)
+             tuple(t.get_text() for t in self._titles(ax)), id(ax))
+            for ax in axes)
 
     def _contents(self) -> list:
         out = []
-        for ax in self.fig.axes:
+        for ax in _shown(self.fig):
             # spines are redrawn: images may cover them
             fixed = {ax.xaxis, ax.yaxis, ax.patch, *self._titles(ax)}
             arts = [a for a in ax.get_children() if a not in fixed and a.get_visible()]
@@ -373,7 +380,7 @@ class _BlitRenderer:
 
     def _static_boxes(self, renderer) -> list:
         """Each axes' static parts (contents hidden) in pixels, with a margin for antialiasing."""
-        return [ax.get_tightbbox(renderer).padded(3) for ax in self.fig.axes]
+        return [ax.get_tightbbox(renderer).padded(3) for ax in _shown(self.fig)]
 
     def _background(self, key: tuple) -> tuple:
         """A background for ``key``: a full draw, or, when only some axes changed and
@@ -424,8 +431,9 @@ class _BlitRenderer:
             x0, x1 = max(0, int(np.floor(r.x0))), min(w, int(np.ceil(r.x1)))
             y0, y1 = max(0, int(np.floor(h - r.y1))), min(h, int(np.ceil(h - r.y0)))
             buf[y0:y1, x0:x1] = face
+        axes = _shown(self.fig)
         for i in changed:
-            self.fig.axes[i].draw(renderer)
+            axes[i].draw(renderer)
         self.partial_draws += 1
         return self.canvas.copy_from_bbox(self.fig.bbox), boxes
 
