@@ -123,3 +123,19 @@ def test_grid_row_ticks_are_round_and_carry_the_address():
     pfns = [L.base + round(y) * L.row_pages for y in ax.get_yticks()]
     assert all(p % (L.row_pages * 2) == 0 for p in pfns[1:])      # rows a power of two apart
     assert labels[0] == "1310720\n5 GiB"
+
+
+def test_hex_pfns_on_request_so_a_hex_title_sits_over_hex_labels():
+    # notebook 03 titles its alignment figure in hex; the axis spoke decimal
+    from contig.viz import draw_alignment
+
+    z = Zone.from_map("." * 0x1800, geometry=Geometry(), start_pfn=0x11800)
+    ax = Figure(figsize=(10, 4)).add_subplot()
+    draw_alignment(ax, z, 0x12345, 0x12545, pfn_format="hex")
+    ax.figure.canvas.draw()
+    assert ax.get_title().startswith("pfn_max_align: request [0x12345, 0x12545) is isolated "
+                                     "as [0x12000, 0x12800)")
+    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()][:2] == ["0x11800",
+                                                                                 "0x12000"]
+    with pytest.raises(ValueError, match="pfn_format must be one of 'dec', 'hex', not 'oct'"):
+        draw_alignment(ax, z, 0x12345, 0x12545, pfn_format="oct")

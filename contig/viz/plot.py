@@ -32,6 +32,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..contig import errname
 from ..zone import MigrateType, Zone
+from ._check import check_choice
 from .colors import (
     BAND_LETTERS,
     HOLE_EDGE,
@@ -142,13 +143,13 @@ def _row_ticks(L: Layout, most: int = 8) -> list[int]:
     return list(range(0, L.nrows + 1, step))
 
 
-def _pfn_label(pfn: int, address: bool) -> str:
-    """``pfn`` in decimal, and its physical address in MiB or GiB (4 KiB pages)."""
+def _pfn_label(pfn: int, address: bool, fmt=str) -> str:
+    """``pfn`` (decimal or as ``fmt`` says), and its physical address in MiB or GiB."""
     if not address:
-        return f"{pfn}"
+        return fmt(pfn)
     mib = pfn * 4096 / (1 << 20)
     where = f"{mib / 1024:g} GiB" if mib >= 1024 and mib % 256 == 0 else f"{mib:g} MiB"
-    return f"{pfn}\n{where}"
+    return f"{fmt(pfn)}\n{where}"
 
 
 _MARKERS: dict[tuple[str, bool], Any] = {}
@@ -168,8 +169,11 @@ def _span(s: ZoneState) -> tuple:
     return s.start_pfn, s.spanned_pages, s.geometry
 
 
-def _short(lo: int, hi: int) -> str:
-    return f"[{lo}, {hi})"
+_FORMATS = {"dec": str, "hex": lambda p: f"{int(p):#x}"}
+
+
+def _short(lo: int, hi: int, fmt=str) -> str:
+    return f"[{fmt(lo)}, {fmt(hi)})"
 
 
 # ------------------------------------------------------------------ the zone view
@@ -187,8 +191,11 @@ class ZoneView:
 
     def __init__(self, ax, state: Zone | ZoneState, *, mode: str = "auto", band: bool = True,
                  boundaries: bool = True, legend: str | bool = "present", title: str | None = None,
-                 reduce: str = "worst", strip_max: int = 512, fixed_ylim: bool = False):
+                 reduce: str = "worst", strip_max: int = 512, fixed_ylim: bool = False,
+                 pfn_format: str = "dec"):
         s = ZoneState.of(state)
+        check_choice("pfn_format", pfn_format, ("dec", "hex"))
+        self.fmt = _FORMATS[pfn_format]
         self.ax, self.state, self.reduce = ax, s, reduce
         self.fixed_ylim, self.legend_mode, self.legend = fixed_ylim, legend, None
         self.layout = L = choose_layout(s, mode=mode, strip_max=strip_max)
@@ -278,8 +285,9 @@ class ZoneView:
             ticks = sorted({L.start_pfn, L.end_pfn, *range(first, L.end_pfn + 1, unit)})
             if len(ticks) > 17:
                 ax.xaxis.set_major_locator(MaxNLocator(12, integer=True))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: self.fmt(round(x))))
             else:
-                ax.set_xticks(ticks)
+                ax.set_xticks(ticks, [self.fmt(t) for t in ticks])
             ax.set_xlabel("PFN")
             yt = [0.5]
             yl = ["pages"]
@@ -303,7 +311,7 @@ class ZoneView:
             big = L.nrows * L.row_pages * 4096 >= 16 << 20
             ax.set_yticks(_row_ticks(L, 4 if big else 8))
             ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda y, _: _pfn_label(L.base + round(y) * L.row_pages, big)))
+                lambda y, _: _pfn_label(L.base + round(y) * L.row_pages, big, self.fmt)))
             xt = [t for t in MaxNLocator(6, integer=True).tick_values(0, L.row_pages)
                   if 0 <= t <= L.row_pages]
             labels = [f"{t:g}" for t in xt]
@@ -470,7 +478,8 @@ class ZoneView:
         for f in failed or ():
             self._failed(*f)
         if busy is not None:
-            pfn, text = busy if isinstance(busy, tuple) else (int(busy), f"busy: PFN {busy}")
+            pfn, text = busy if isinstance(busy, tuple) else (int(busy),
+                                                              f"busy: PFN {self.fmt(busy)}")
             if L.start_pfn <= pfn < L.end_pfn:
                 self._mark("busy", pfn, text)
         hl = _clip_range(L, highlight)
@@ -533,7 +542,7 @@ class ZoneView:
 
     def _range(self, key: str, rng: tuple[int, int], label: bool = True):
         lo, hi = self.ranges[key] = rng
-        text = f"{'request' if key == 'request' else 'isolated'} {_short(lo, hi)}"
+        text = f"{'request' if key == 'request' else 'isolated'} {_short(lo, hi, self.fmt)}"
         if self.layout.mode == "strip":
             self._bracket(key, lo, hi, _LEVELS[key], text, key)
         else:
@@ -553,16 +562,16 @@ class ZoneView:
                 if strip:
                     self._add("outer", self.ax.add_artist(Line2D([o_lo, o_lo], [y, y + 0.3],
                                                                  color=c, linewidth=2, zorder=6)))
-                    self._text("outer", o_lo, y - 0.06, f"outer_start {o_lo}", c)
+                    self._text("outer", o_lo, y - 0.06, f"outer_start {self.fmt(o_lo)}", c)
                 else:
-                    self._mark("outer", o_lo, f"outer_start {o_lo}", color=c)
+                    self._mark("outer", o_lo, f"outer_start {self.fmt(o_lo)}", color=c)
             return
         self.ranges["outer"] = (o_lo, o_hi)
         if req is None:
             if strip:
-                self._bracket("outer", o_lo, o_hi, y, f"outer {_short(o_lo, o_hi)}", "outer")
+                self._bracket("outer", o_lo, o_hi, y, f"outer {_short(o_lo, o_hi, self.fmt)}", "outer")
             else:
-                self._poly("outer", o_lo, o_hi, "outer", f"outer {_short(o_lo, o_hi)}")
+                self._poly("outer", o_lo, o_hi, "outer", f"outer {_short(o_lo, o_hi, self.fmt)}")
             return
         s, e = req
         parts = [("head", o_lo, min(s, o_hi)), ("kept", max(s, o_lo), min(e, o_hi)),
@@ -572,14 +581,14 @@ class ZoneView:
                 continue
             self.ranges[name] = (lo, hi)
             if strip:
-                self._bracket(name, lo, hi, y, self._fit(lo, hi, f"{name} {_short(lo, hi)}", name),
+                self._bracket(name, lo, hi, y, self._fit(lo, hi, f"{name} {_short(lo, hi, self.fmt)}", name),
                               name)
             else:
-                self._poly(name, lo, hi, name, f"{name} {_short(lo, hi)}")
+                self._poly(name, lo, hi, name, f"{name} {_short(lo, hi, self.fmt)}")
         if strip:
             c = STYLE["outer"]["line"]["color"]
-            for pfn, txt, ha in ((o_lo, f"outer_start {o_lo} ", "right"),
-                                 (o_hi, f" outer_end {o_hi}", "left")):
+            for pfn, txt, ha in ((o_lo, f"outer_start {self.fmt(o_lo)} ", "right"),
+                                 (o_hi, f" outer_end {self.fmt(o_hi)}", "left")):
                 self._text("outer", pfn, y + 0.11, txt, c, ha=ha, va="center", clip_on=False)
 
     def _migration(self, migrated: dict[int, int], max_arrows: int):
@@ -751,19 +760,20 @@ def draw_zone(ax, zone_or_state: Zone | ZoneState, *, request=None, isolate=None
               head_tail: bool = True, mode: str = "auto", band: bool = True,
               boundaries: bool = True, legend: str | bool = "present", title: str | None = None,
               reduce: str = "worst", strip_max: int = 512, max_arrows: int = 64,
-              fixed_ylim: bool = False) -> ZoneView:
+              fixed_ylim: bool = False, pfn_format: str = "dec") -> ZoneView:
     """Draw a zone on ``ax``, coloured by page kind, with the ranges of a call.
 
     A strip for zones of up to ``strip_max`` PFNs, else a grid of MAX_ORDER
     rows (see the module docstring).  The overlays are those of
     :meth:`ZoneView.set_overlays`.  ``legend``: ``"present"`` (the kinds in
-    this zone), ``"all"`` or False.
+    this zone), ``"all"`` or False.  ``pfn_format``: ``"dec"`` or ``"hex"`` (the
+    PFNs of ticks and labels, e.g. to match a title written in hex).
 
     :return: the :class:`ZoneView` holding every artist.
     """
     view = ZoneView(ax, zone_or_state, mode=mode, band=band, boundaries=boundaries,
                     legend=legend, title=title, reduce=reduce, strip_max=strip_max,
-                    fixed_ylim=fixed_ylim)
+                    fixed_ylim=fixed_ylim, pfn_format=pfn_format)
     view.set_overlays(request=request, isolate=isolate, outer=outer, head_tail=head_tail,
                       migrated=migrated, reclaimed=reclaimed, failed=failed, busy=busy,
                       highlight=highlight, max_arrows=max_arrows)
@@ -836,8 +846,9 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     s = ZoneState.of(zone)
     g = s.geometry
     iso = (max(s.start_pfn, g.pfn_max_align_down(start)), min(s.end_pfn, g.pfn_max_align_up(end)))
-    kw.setdefault("title", f"pfn_max_align: request [{start}, {end}) is isolated as "
-                           f"[{iso[0]}, {iso[1]}) (multiples of {g.max_align_nr_pages} pages)")
+    f = _FORMATS[check_choice("pfn_format", kw.get("pfn_format", "dec"), ("dec", "hex"))]
+    kw.setdefault("title", f"pfn_max_align: request {_short(start, end, f)} is isolated as "
+                           f"{_short(*iso, f)} (multiples of {g.max_align_nr_pages} pages)")
     view = draw_zone(ax, s, request=(start, end), isolate=iso, **kw)
     if view.legend is not None:
         handles = view.legend.legend_handles
