@@ -19,7 +19,14 @@ pytest.importorskip("ipywidgets")
 from matplotlib.figure import Figure
 
 from contig import Geometry, Zone, alloc_contig_range, scenarios
-from contig.viz.plot import draw_isolation
+from contig.viz.colors import call_window, choose_layout
+from contig.viz.plot import (
+    ResultFigure,
+    draw_alignment,
+    draw_free_lists,
+    draw_isolation,
+    draw_zone,
+)
 from contig.viz.widgets import WHY_HEIGHT, RangeExplorer, StepPlayer
 
 TINY = Geometry(max_order=4, pageblock_order=2)
@@ -267,3 +274,26 @@ def test_geometry_and_zoom_flips_reuse_views_and_draw_what_a_full_draw_gives():
         canvas.draw()
         assert np.array_equal(sent, np.asarray(canvas.buffer_rgba())[..., :3])
         assert app.out.outputs[0]["data"]["text/plain"].endswith("with 3 Axes>")
+
+
+# ------------------------------------------------------------------ the drawing functions
+@pytest.mark.parametrize(("call", "exc", "word"), [
+    (lambda ax, z: draw_zone(ax, z, strip_max=2.5), TypeError, "strip_max must be an integer"),
+    (lambda ax, z: draw_zone(ax, z, reduce="mean"), ValueError, "reduce must be one of"),
+    (lambda ax, z: draw_zone(ax, z, legend="yes"), ValueError, "legend must be one of"),
+    (lambda ax, z: draw_zone(ax, z, band="no"), TypeError, "band must be True or False"),
+    (lambda ax, z: draw_zone(ax, z, max_arrows=-1), ValueError, "max_arrows must be at least 0"),
+    (lambda ax, z: draw_zone(ax, z, title=3), TypeError, "title must be a str"),
+    (lambda ax, z: draw_alignment(ax, z, 8.5, 16), TypeError, "start must be an integer"),
+    (lambda ax, z: draw_alignment(ax, z, 16, 8), ValueError, r"start \(16\) must be below end"),
+    (lambda ax, z: call_window(z, 0, math.inf), TypeError, "end must be an integer, not inf"),
+    (lambda ax, z: choose_layout(z, max_cols=0), ValueError, "max_cols must be at least 1"),
+    (lambda ax, z: ResultFigure(ax.figure, strip_max="512"), TypeError,
+     "strip_max must be an integer, not '512'"),
+    (lambda ax, z: draw_free_lists(ax, z, annotate="no"), TypeError,
+     "annotate must be True or False, not 'no'"),
+])
+def test_drawing_functions_refuse_bad_input(call, exc, word):
+    ax = Figure().add_subplot()
+    with pytest.raises(exc, match=word):
+        call(ax, frag())

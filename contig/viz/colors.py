@@ -44,6 +44,7 @@ from matplotlib.patches import Patch
 from ..geometry import Geometry
 from ..mapfmt import BLOCK_CHARS, KINDS
 from ..zone import MigrateType, Zone
+from ._check import check_int
 
 __all__ = [
     "BAND_LETTERS",
@@ -416,6 +417,8 @@ def call_window(state: Zone | ZoneState, start: int, end: int, *,
     of a power of two about a quarter of its width.
     """
     s = ZoneState.of(state)
+    start, end = check_int("start", start), check_int("end", end)
+    strip_max = check_int("strip_max", strip_max, 1)
     if s.spanned_pages <= strip_max:
         return s.start_pfn, s.end_pfn
     g = s.geometry
@@ -494,6 +497,9 @@ def choose_layout(state: Zone | ZoneState, *, mode: str = "auto", strip_max: int
     """
     s = ZoneState.of(state)
     n, g = s.spanned_pages, s.geometry
+    strip_max = check_int("strip_max", strip_max, 1)
+    max_cols = check_int("max_cols", max_cols, 1)
+    max_cells = check_int("max_cells", max_cells, 1)
     if mode not in ("auto", "strip", "grid"):
         raise ValueError(f"mode must be 'auto', 'strip' or 'grid', not {mode!r}")
     if mode == "strip" or (mode == "auto" and n <= strip_max):

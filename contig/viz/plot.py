@@ -32,7 +32,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..contig import errname
 from ..zone import MigrateType, Zone
-from ._check import check_choice
+from ._check import check_bool, check_choice, check_int
 from .colors import (
     BAND_LETTERS,
     HOLE_EDGE,
@@ -195,6 +195,13 @@ class ZoneView:
                  pfn_format: str = "dec"):
         s = ZoneState.of(state)
         check_choice("pfn_format", pfn_format, ("dec", "hex"))
+        check_choice("reduce", reduce, ("worst", "majority"))
+        check_choice("legend", legend, ("present", "all", False))
+        band, boundaries = check_bool("band", band), check_bool("boundaries", boundaries)
+        fixed_ylim = check_bool("fixed_ylim", fixed_ylim)
+        strip_max = check_int("strip_max", strip_max, 1)
+        if title is not None and not isinstance(title, str):
+            raise TypeError(f"title must be a str or None, not {title!r}")
         self.fmt = _FORMATS[pfn_format]
         self.ax, self.state, self.reduce = ax, s, reduce
         self.fixed_ylim, self.legend_mode, self.legend = fixed_ylim, legend, None
@@ -459,6 +466,7 @@ class ZoneView:
         :param touched: PFNs an event changed without changing their colour
             (pages taken off the LRU, pages that stayed stuck): each one framed.
         """
+        max_arrows = check_int("max_arrows", max_arrows, 0)
         self.clear_overlays()
         L = self.layout
         req = _clip_range(L, request)
@@ -844,6 +852,9 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     on a MAX_ORDER block (the legend says so) and the ranges are outlines.
     """
     s = ZoneState.of(zone)
+    start, end = check_int("start", start), check_int("end", end)
+    if start >= end:
+        raise ValueError(f"start ({start}) must be below end ({end})")
     g = s.geometry
     iso = (max(s.start_pfn, g.pfn_max_align_down(start)), min(s.end_pfn, g.pfn_max_align_up(end)))
     f = _FORMATS[check_choice("pfn_format", kw.get("pfn_format", "dec"), ("dec", "hex"))]
@@ -1000,6 +1011,7 @@ class FreeListsView:
                  annotate: bool = True):
         if unit not in ("blocks", "pages"):
             raise ValueError(f"unit must be 'blocks' or 'pages', not {unit!r}")
+        legend, annotate = check_bool("legend", legend), check_bool("annotate", annotate)
         self.ax, self.unit, self.labels, self.annotate = ax, unit, labels, annotate
         self.nsets = 1 if compare is None else 2
         c0 = _counts(counts)
@@ -1115,6 +1127,9 @@ class ResultFigure:
             raise ValueError(f"window must be 'call' or 'zone', not {window!r}")
         if titles not in ("full", "short"):
             raise ValueError(f"titles must be 'full' or 'short', not {titles!r}")
+        strip_max = check_int("strip_max", strip_max, 1)
+        max_arrows = check_int("max_arrows", max_arrows, 0)
+        legend, suptitle = check_bool("legend", legend), check_bool("suptitle", suptitle)
         self.fig = fig
         self.window, self.titles = window, titles
         self.show_legend, self.show_suptitle = legend, suptitle
