@@ -316,7 +316,7 @@ class ZoneView:
             # rows whose first PFN is a round number (a power of two of rows apart), each
             # labelled with its PFN and, in zones past a few MiB, its address
             big = L.nrows * L.row_pages * 4096 >= 16 << 20
-            ax.set_yticks(_row_ticks(L, 4 if big else 8))
+            ax.set_yticks(_row_ticks(L, 3 if big else 8))
             ax.yaxis.set_major_formatter(FuncFormatter(
                 lambda y, _: _pfn_label(L.base + round(y) * L.row_pages, big, self.fmt)))
             xt = [t for t in MaxNLocator(6, integer=True).tick_values(0, L.row_pages)
