@@ -19,7 +19,7 @@ pytest.importorskip("ipywidgets")
 from matplotlib.figure import Figure
 
 from contig import Geometry, Zone, alloc_contig_range, scenarios
-from contig.viz.colors import call_window, choose_layout
+from contig.viz.colors import ZoneState, call_window, choose_layout
 from contig.viz.plot import (
     ResultFigure,
     draw_alignment,
@@ -292,6 +292,13 @@ def test_geometry_and_zoom_flips_reuse_views_and_draw_what_a_full_draw_gives():
      "strip_max must be an integer, not '512'"),
     (lambda ax, z: draw_free_lists(ax, z, annotate="no"), TypeError,
      "annotate must be True or False, not 'no'"),
+    (lambda ax, z: draw_zone(ax, z, request=(8.5, 16)), TypeError,
+     "request start must be an integer, not 8.5"),
+    (lambda ax, z: draw_zone(ax, z, outer=(8, "16")), TypeError,
+     "outer end must be an integer, not '16'"),
+    (lambda ax, z: draw_zone(ax, z, highlight=8), TypeError, "highlight must be a pair"),
+    (lambda ax, z: draw_zone(ax, z, busy=9.0), TypeError, "busy must be an integer, not 9.0"),
+    (lambda ax, z: ZoneState.of(z).window(0.5, 8), TypeError, "lo must be an integer, not 0.5"),
 ])
 def test_drawing_functions_refuse_bad_input(call, exc, word):
     ax = Figure().add_subplot()

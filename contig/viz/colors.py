@@ -392,7 +392,8 @@ class ZoneState:
 
     def window(self, lo: int, hi: int) -> ZoneState:
         """The PFNs ``[lo, hi)`` of this state (clipped to it), as a state of their own."""
-        lo, hi = max(int(lo), self.start_pfn), min(int(hi), self.end_pfn)
+        lo, hi = check_int("lo", lo), check_int("hi", hi)
+        lo, hi = max(lo, self.start_pfn), min(hi, self.end_pfn)
         if lo >= hi:
             raise ValueError(f"window [{lo}, {hi}) is empty or outside the zone")
         if (lo, hi) == (self.start_pfn, self.end_pfn):

@@ -169,6 +169,19 @@ def _span(s: ZoneState) -> tuple:
     return s.start_pfn, s.spanned_pages, s.geometry
 
 
+def _pfn_pair(name: str, value, open_end: bool = False):
+    """None, or ``(lo, hi)`` of integer PFNs (``hi`` may be None when ``open_end``)."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (lo, hi) of PFNs, not {value!r}")
+    lo, hi = value
+    if open_end and lo is None:
+        return None if hi is None else (None, check_int(f"{name} end", hi))
+    return (check_int(f"{name} start", lo),
+            None if open_end and hi is None else check_int(f"{name} end", hi))
+
+
 _FORMATS = {"dec": str, "hex": lambda p: f"{int(p):#x}"}
 
 
@@ -467,6 +480,11 @@ class ZoneView:
             (pages taken off the LRU, pages that stayed stuck): each one framed.
         """
         max_arrows = check_int("max_arrows", max_arrows, 0)
+        request, isolate = _pfn_pair("request", request), _pfn_pair("isolate", isolate)
+        highlight = _pfn_pair("highlight", highlight)
+        outer = _pfn_pair("outer", outer, open_end=True)
+        if busy is not None and not isinstance(busy, tuple):
+            busy = check_int("busy", busy)
         self.clear_overlays()
         L = self.layout
         req = _clip_range(L, request)
