@@ -454,8 +454,14 @@ def _answers(sc: Scenario, before: Zone, after: Zone, r: ContigResult) -> list[t
         qa.append(("outer_start", "not reached",
                    f"alloc_contig_range() returned before the search ({where})."))
     if r.outer_end is not None or r.failed_stage == "isolate_freepages_range":
+        why = _last(r, "isolate_freepages_range") or ""
+        if r.outer_end is not None:   # say it half-open: outer_end is one past the last page
+            why = (f"isolate_freepages_range() takes the free blocks from PFN {r.outer_start} on, "
+                   f"each split into order-0 pages with refcount 1; they cover "
+                   f"[{r.outer_start}, {r.outer_end}) (PFN {r.outer_end - 1} is the last page "
+                   f"taken), so outer_end = {r.outer_end}.")
         qa.append(("outer_end", str(r.outer_end) if r.outer_end is not None else "0 (failed)",
-                   _last(r, "isolate_freepages_range") or ""))
+                   why))
     else:
         qa.append(("outer_end", "not reached",
                    f"alloc_contig_range() returned before isolate_freepages_range() ({where})."))

@@ -55,3 +55,11 @@ def test_quiz_explains_the_drains(capsys):
     text = " ".join(out.split("5. The map afterwards")[1].split())
     assert "PFN 9 v -> M" in text and "lru_add_drain_all()" in text
     assert "PFN 12 p -> ." in text and "drain_all_pages()" in text
+
+
+def test_quiz_says_outer_end_half_open(capsys):
+    # issue 13: "the last block ends at PFN 28, so outer_end = 28" read as the last page
+    _, out = run_main(capsys, "quiz", "-s", "7", "-c")
+    text = " ".join(out.split("3. outer_end")[1].split("4. The return value")[0].split())
+    assert "ends at" not in text
+    assert "they cover [26, 28) (PFN 27 is the last page taken), so outer_end = 28" in text
