@@ -137,6 +137,15 @@ def course_apps(runs: int, row) -> None:
         ends = [min(n, max(s0 + 1, e0 + d)) for d in (1, 2, 3, 2, 1, 0, -1, -2, -1, 0)]
         row(f"explorer, scenario {name}", app.zone,
             timings(lambda i=0, s0=s0, ends=ends: app.set_range(s0, ends[i % len(ends)]), runs))
+    # the geometry picker flipped between the zone's own geometry and a neighbour
+    app.set_zone("fragmented")
+    own, other = app.geometry_picker.options[0][1], app.geometry_picker.options[1][1]
+    row("explorer, geometry picker flipped", app.zone,
+        timings(lambda i=0: app.set_geometry(other if i % 2 == 0 else own), runs))
+    # the zoom box ticked and unticked on a zone larger than a strip
+    zoom = RangeExplorer({"z": random_zone(4096, Geometry(4, 2))}, start=1000, end=1040)
+    row("explorer, zoom box ticked/unticked", zoom.zone,
+        timings(lambda i=0: zoom.set_window("call" if i % 2 == 0 else "zone"), runs))
     for name in ("file-cache", "fatal-signal"):
         player = StepPlayer(SCENARIOS[name])
         nev = len(player.trace)

@@ -329,7 +329,8 @@ def _print_args(w: Callable[[str], None], sc: Scenario, extra: Sequence[tuple[st
     w(f"ARG end {sc.end}")
     w(f"ARG migratetype {_mt_name(sc.migratetype)}")
     if answers:
-        w(f"ARG fatal_signal_at {opts.get('fatal_signal_at')}")
+        fatal = opts.get("fatal_signal_at")
+        w(f"ARG fatal_signal_at {'none' if fatal is None else fatal}")   # one spelling: none
         w(f"ARG busy {','.join(map(str, busy)) if busy else 'none'}")
         pcp = f"{sc.pcp[0]},{sc.pcp[1]}" if sc.pcp else "default"
         w(f"ARG pcp {pcp}")
@@ -370,6 +371,11 @@ def _print_run(w: Callable[[str], None], sc: Scenario, before: Zone, after: Zone
     w(f"Return value: {errname(r.ret)}")
     for line in _wrap(r.summary(), "  "):
         w(line)
+    note = _contract_note(sc, before, after, r)
+    if note:
+        w("")
+        for line in _wrap(note, "Contract broken: ", indent=2):
+            w(line)
     w("")
     w("After:")
     marks = [("request", _request_marks(r.start, r.end, (r.isolate_start, r.isolate_end)))]
@@ -379,6 +385,31 @@ def _print_run(w: Callable[[str], None], sc: Scenario, before: Zone, after: Zone
         w(line)
     if r.outer_start is not None:
         w(f"{'':{_LABEL}}o = outer_start; = runs to outer_end (or to end if not reached)")
+
+
+def _contract_note(sc: Scenario, before: Zone, after: Zone, r: ContigResult) -> str | None:
+    """A sentence when the caller broke alloc_contig_range()'s contract, else None.
+
+    The v4.4 kernel-doc of alloc_contig_range() (mm/page_alloc.c) asks that every
+    pageblock of ``[start, end)`` already be of the type passed in, MIGRATE_MOVABLE or
+    MIGRATE_CMA, all the same.  The kernel does not check it:
+    undo_isolate_page_range() gives each isolated block the caller's type.
+    """
+    pbo = sc.geometry.pageblock_order
+    lo, hi = r.start, r.end          # the kernel-doc speaks of the caller's range
+    k0 = (lo >> pbo) - (before.start_pfn >> pbo)
+    k1 = ((hi - 1) >> pbo) - (before.start_pfn >> pbo) + 1
+    was, now = before.blocks_map()[k0:k1], after.blocks_map()[k0:k1]
+    want = "C" if sc.migratetype == MigrateType.CMA else "M"
+    if not was or set(was) == {want}:
+        return None
+    name = "MIGRATE_CMA" if want == "C" else "MIGRATE_MOVABLE"
+    fate = (f"v4.4 does not check: the blocks came back as {now} (undo_isolate_page_range() "
+            f"gives every isolated block the caller's type)." if now != was else
+            "v4.4 does not check; this call left them as they were.")
+    return (f"the caller passed {name}, but the pageblocks under [{lo}, {hi}) were {was}; "
+            f"alloc_contig_range() requires every pageblock of the range to be of the requested "
+            f"type already (MOVABLE or CMA, all the same). {fate}")
 
 
 def cmd_run(args: argparse.Namespace, w: Callable[[str], None]) -> int:
@@ -408,6 +439,38 @@ def _last(r: ContigResult, *funcs: str) -> str | None:
     return None
 
 
+_SIDE_REASONS = {
+    ("v", "M"): "lru_add_drain_all() flushed the per-CPU LRU-add pagevec, so the page is "
+                "on the LRU now",
+    ("p", "."): "drain_all_pages() gave the per-CPU free page back to the buddy allocator",
+}
+
+
+def _side_changes(before: Zone, after: Zone, r: ContigResult) -> list[str]:
+    """The pages outside the caller's range that changed for another reason than
+    migration (the drains, mostly), each with the event that changed it."""
+    old, new = before.to_map(), after.to_map()
+    base = before.start_pfn
+    moved = set(r.migrated) | set(r.migrated.values()) | set(r.reclaimed)
+    pfns = [base + i for i, (a, b) in enumerate(zip(old, new)) if a != b
+            and not (r.ok and r.outer_start is not None and r.start <= base + i < r.end)
+            and base + i not in moved]
+    trace = getattr(r, "events", None)
+    out = []
+    for p in pfns:
+        a, b = old[p - base], new[p - base]
+        func = None
+        if trace is not None and hasattr(trace, "zone_at"):
+            for k, ev in enumerate(trace):
+                if chr(trace.zone_at(k).kinds()[p - base]) != a:
+                    func = ev.func
+                    break
+        reason = _SIDE_REASONS.get((a, b), "")
+        by = f" (changed at {func})" if func and not reason else ""
+        out.append(f"PFN {p} {a} -> {b}{by}" + (f": {reason}" if reason else ""))
+    return out
+
+
 def _answers(sc: Scenario, before: Zone, after: Zone, r: ContigResult) -> list[tuple[str, str,
                                                                                          str]]:
     """(question, answer, one-line reason) for the quiz."""
@@ -427,8 +490,14 @@ def _answers(sc: Scenario, before: Zone, after: Zone, r: ContigResult) -> list[t
         qa.append(("outer_start", "not reached",
                    f"alloc_contig_range() returned before the search ({where})."))
     if r.outer_end is not None or r.failed_stage == "isolate_freepages_range":
+        why = _last(r, "isolate_freepages_range") or ""
+        if r.outer_end is not None:   # say it half-open: outer_end is one past the last page
+            why = (f"isolate_freepages_range() takes the free blocks from PFN {r.outer_start} on, "
+                   f"each split into order-0 pages with refcount 1; they cover "
+                   f"[{r.outer_start}, {r.outer_end}) (PFN {r.outer_end - 1} is the last page "
+                   f"taken), so outer_end = {r.outer_end}.")
         qa.append(("outer_end", str(r.outer_end) if r.outer_end is not None else "0 (failed)",
-                   _last(r, "isolate_freepages_range") or ""))
+                   why))
     else:
         qa.append(("outer_end", "not reached",
                    f"alloc_contig_range() returned before isolate_freepages_range() ({where})."))
@@ -451,6 +520,7 @@ def _answers(sc: Scenario, before: Zone, after: Zone, r: ContigResult) -> list[t
                        "(undo restores the caller's migratetype)")
     if "v" in after.to_map() and "v" not in before.to_map():
         changed.append("v pages wait in the LRU pagevec until the next drain")
+    changed += _side_changes(before, after, r)
     qa.append(("The map afterwards", "", "; ".join(changed) + "."))
     return qa
 

@@ -116,7 +116,7 @@ def test_run_prints_every_parameter_first(capsys):
     assert args == [
         "ARG scenario writeback", "ARG geometry 4,2", "ARG start_pfn 0",
         f"ARG map {scenarios.get('writeback').map}", "ARG blocks UMMMMMMM", "ARG start 8",
-        "ARG end 16", "ARG migratetype cma", "ARG fatal_signal_at None", "ARG busy 10",
+        "ARG end 16", "ARG migratetype cma", "ARG fatal_signal_at none", "ARG busy 10",
         "ARG pcp 8,2"]
     assert "Return value: -EBUSY" in out
 

@@ -100,7 +100,8 @@ def test_inverted_range_is_answered_with_a_message(app):
     app.start_box.value = 20          # start beyond end (16): refused, shown, no traceback
     assert "start (20) must be below end (16)" in app.result_html.value
     assert app.result is before and app.runs == runs
-    app.set_range(12, 12)
+    with pytest.raises(ValueError, match=r"start \(12\) must be below end \(12\)"):
+        app.set_range(12, 12)
     assert "must be below end" in app.result_html.value
     app.set_range(8, 12)              # a valid range runs again
     assert "alloc_contig_range(8, 12) = " in app.result_html.value
@@ -113,7 +114,8 @@ def test_out_of_range_input_is_clamped(app):
     assert "alloc_contig_range(0, 32) = " in app.result_html.value
     app.end_box.value = 999           # BoundedIntText clamps to its max
     assert app.end_box.value == 32
-    app.set_range("x", 3)
+    with pytest.raises(TypeError, match="start must be an integer, not 'x'"):
+        app.set_range("x", 3)
     assert "integers" in app.result_html.value
 
 
@@ -125,8 +127,10 @@ def test_choosing_a_zone_resets_bounds_and_runs(app):
     assert app.result.failed_stage == "start_isolate_page_range"
     assert "= -EBUSY" in app.result_html.value
     assert app.figure_arrays()["before"]["failed"].tolist() == [21]
-    app.set_zone("nope")
+    with pytest.raises(ValueError, match="unknown zone 'nope'"):
+        app.set_zone("nope")
     assert "unknown zone" in app.result_html.value
+    assert app.state["zone"] == "pad"
 
 
 def test_explorer_never_changes_its_zones(app):
@@ -317,7 +321,8 @@ def test_the_zoom_box_zooms_on_the_call_and_back(zones):
     assert app.figure_arrays()["before"]["layout"] == whole
     app.set_range(2000, 2040)                     # the first picture, byte for byte
     assert app._png == png
-    app.set_window("sideways")
+    with pytest.raises(ValueError, match="window must be one of 'zone', 'call', not 'sideways'"):
+        app.set_window("sideways")
     assert "window must be" in app.result_html.value
     # a zone that fits one strip has nothing to zoom on: the box is hidden
     small = RangeExplorer(zones)
@@ -370,7 +375,8 @@ def test_the_geometry_picker_regroups_the_same_pages(app):
     assert app.state["start"] == 9 and app.state["end"] == 11   # the range is kept
     app.set_geometry((4, 2))                           # back to its own: the first result
     assert app.result.summary() == own.summary() and app.state["geometry"] is None
-    app.set_geometry((40, 2))
+    with pytest.raises(ValueError, match=r"geometry=\(40, 2\)"):
+        app.set_geometry((40, 2))
     assert "not a geometry" in app.result_html.value and app.result.summary() == own.summary()
     app.zone_picker.value = "pad"                      # a new zone starts at its own geometry
     assert app.geometry_picker.value == TINY and app.state["geometry"] is None

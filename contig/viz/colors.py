@@ -10,8 +10,17 @@ tritanopia (Machado et al. 2009), in families a student can learn: free
 pages pale, movable pages blue, obstacles dark and warm, the pages a
 contiguous allocation owns orange.  Holes (PFNs with no ``struct page``)
 are no colour at all: they stay transparent over a hatched background.  The
-pageblock band has its own scheme, with ISOLATE black so that the isolated
-blocks stand out.
+pageblock band has its own scheme, disjoint from the page colours (no
+colour means a kind of page and a type of block: every block colour stays
+more than 9 CIELAB units from every page colour and more than 18 from the
+other block colours, for normal and colour-blind vision, checked in
+``tests/test_viz_colours.py``), and each block carries its letter where
+there is room, so colour is never the only clue: MOVABLE pale, ISOLATE
+navy with a white ``I``.  A pageblock with no initialised ``struct page``
+at all (a hole, or memory whose memmap deferred init has not reached: the
+real snapshot's last 16 GiB) is neither type: it has its own cream colour
+and legend entry.  Page cells carry their map letter when a page is wide
+enough to hold one.
 
 **Images.**  A zone is drawn from a :class:`ZoneState` (a snapshot of kind
 codes and pageblock types) laid out by :func:`choose_layout`: one strip of
@@ -35,8 +44,10 @@ from matplotlib.patches import Patch
 from ..geometry import Geometry
 from ..mapfmt import BLOCK_CHARS, KINDS
 from ..zone import MigrateType, Zone
+from ._check import check_int
 
 __all__ = [
+    "BAND_LETTERS",
     "HOLE_HATCH",
     "KIND_COLORS",
     "KIND_INDEX",
@@ -45,6 +56,9 @@ __all__ = [
     "KIND_RANK",
     "MIGRATETYPE_COLORS",
     "MIGRATETYPE_LABELS",
+    "NO_PAGES",
+    "NO_PAGES_COLOR",
+    "NO_PAGES_LABEL",
     "STYLE",
     "Layout",
     "ZoneState",
@@ -57,11 +71,13 @@ __all__ = [
     "kind_legend",
     "kind_legend_handles",
     "kind_norm",
+    "marker_legend_handles",
     "migratetype_cmap",
     "migratetype_legend_handles",
     "migratetype_norm",
     "overlay_legend_handles",
     "range_outline",
+    "text_color",
 ]
 
 #: The kinds in colour-map order (the map alphabet of :mod:`contig.mapfmt`).
@@ -108,18 +124,35 @@ KIND_INDEX = np.full(256, 255, dtype=np.uint8)
 KIND_INDEX[np.frombuffer(KIND_ORDER.encode(), dtype=np.uint8)] = np.arange(len(KIND_ORDER))
 KIND_INDEX.flags.writeable = False
 
-#: Pageblock migratetype -> colour.  ISOLATE black: the blocks being worked on.
+#: Pageblock migratetype -> colour, a palette of its own (Paul Tol's light, muted
+#: and high-contrast schemes), apart from every page colour.  MOVABLE, the common
+#: case, is pale; ISOLATE navy: the blocks being worked on.
 MIGRATETYPE_COLORS: dict[MigrateType, str] = {
-    MigrateType.UNMOVABLE: "#882255",
-    MigrateType.MOVABLE: "#4477AA",
-    MigrateType.RECLAIMABLE: "#44BB99",
-    MigrateType.HIGHATOMIC: "#DDCC77",
-    MigrateType.CMA: "#117733",
-    MigrateType.ISOLATE: "#000000",
+    MigrateType.UNMOVABLE: "#994455",
+    MigrateType.MOVABLE: "#CCEEFF",
+    MigrateType.RECLAIMABLE: "#BBCC33",
+    MigrateType.HIGHATOMIC: "#EE8866",
+    MigrateType.CMA: "#6699CC",
+    MigrateType.ISOLATE: "#004488",
 }
 MIGRATETYPE_LABELS: dict[MigrateType, str] = {
     mt: f"{BLOCK_CHARS[mt]} {mt.procname}" for mt in MigrateType
 }
+#: Band value of a pageblock none of whose PFNs has an initialised struct page
+#: (all ``#``): a hole, or memory that deferred struct-page init has not reached.
+NO_PAGES = len(MigrateType)
+NO_PAGES_COLOR = "#FFF5CC"
+NO_PAGES_LABEL = "block with no struct page (hole or not initialised)"
+#: The letter drawn on each band cell (``-``: no struct page).
+BAND_LETTERS: dict[int, str] = {**{int(mt): BLOCK_CHARS[mt] for mt in MigrateType}, NO_PAGES: "-"}
+
+
+def text_color(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill`` (relative luminance)."""
+    from matplotlib.colors import to_rgb
+
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(fill))
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.18 else "white"
 
 #: Line styles of boundaries and ranges (``line``: drawing, ``legend``: handle).
 STYLE: dict[str, dict[str, Any]] = {
@@ -144,6 +177,8 @@ STYLE: dict[str, dict[str, Any]] = {
              "label": "tail: freed back"},
     "kept": {"line": {"color": "#EE7733", "linewidth": 2.6}, "label": "kept"},
     "highlight": {"line": {"color": "#EE3377", "linewidth": 2.2}, "label": "this step"},
+    "touched": {"line": {"color": "#EE3377", "linewidth": 2.0},
+                "label": "pages this step changed (same colour)"},
     "arrow": {"line": {"color": "#222222", "linewidth": 0.9}, "label": "migrated"},
     "mark": {"line": {"color": "#CC3311", "linewidth": 1.8}, "label": "busy / unmovable"},
 }
@@ -153,9 +188,9 @@ STYLE: dict[str, dict[str, Any]] = {
 _KIND_CMAP = ListedColormap([KIND_COLORS[c] for c in KIND_ORDER],
                             name="contig_kinds").with_extremes(bad=(0, 0, 0, 0))
 _KIND_NORM = Normalize(vmin=-0.5, vmax=len(KIND_ORDER) - 0.5)
-_MT_CMAP = ListedColormap([MIGRATETYPE_COLORS[mt] for mt in MigrateType],
+_MT_CMAP = ListedColormap([MIGRATETYPE_COLORS[mt] for mt in MigrateType] + [NO_PAGES_COLOR],
                           name="contig_migratetypes").with_extremes(bad=(0, 0, 0, 0))
-_MT_NORM = Normalize(vmin=-0.5, vmax=len(MigrateType) - 0.5)
+_MT_NORM = Normalize(vmin=-0.5, vmax=NO_PAGES + 0.5)
 
 
 def kind_cmap() -> ListedColormap:
@@ -191,11 +226,17 @@ def kind_legend_handles(kinds: str | None = None) -> list:
     return out
 
 
-def migratetype_legend_handles(types=None) -> list:
-    """Legend patches for pageblock migratetypes (default: all six)."""
-    return [Patch(facecolor=MIGRATETYPE_COLORS[MigrateType(t)], edgecolor="#777777",
-                  linewidth=0.5, label="block " + MIGRATETYPE_LABELS[MigrateType(t)])
-            for t in (MigrateType if types is None else types)]
+def migratetype_legend_handles(types=None, *, no_pages: bool = False) -> list:
+    """Legend patches for pageblock migratetypes (default: all six), drawn with a dark
+    frame (the band's look) and labelled "block ..."; ``no_pages`` adds the entry of
+    blocks without struct pages."""
+    out = [Patch(facecolor=MIGRATETYPE_COLORS[MigrateType(t)], edgecolor="#333333",
+                 linewidth=1.2, label="block " + MIGRATETYPE_LABELS[MigrateType(t)])
+           for t in (MigrateType if types is None else types)]
+    if no_pages:
+        out.append(Patch(facecolor=NO_PAGES_COLOR, edgecolor="#333333", linewidth=1.2,
+                         label=NO_PAGES_LABEL))
+    return out
 
 
 def overlay_legend_handles() -> list:
@@ -204,19 +245,54 @@ def overlay_legend_handles() -> list:
             for k in ("pageblock", "max_order", "request", "isolate", "outer", "head")]
 
 
+def marker_legend_handles(keys) -> list:
+    """Legend entries for the markers of :meth:`contig.viz.plot.ZoneView.set_overlays`:
+    ``keys`` among ``migrated``, ``migrated_grid``, ``reclaimed``, ``mark``,
+    ``failed_blocks``, ``touched``."""
+    arrow = STYLE["arrow"]["line"]["color"]
+    red = STYLE["mark"]["line"]["color"]
+    entries = {
+        "migrated": Line2D([], [], color=arrow, linewidth=0.9, marker=">", markersize=4,
+                           label="migrated: source -> target"),
+        "migrated_grid": [Line2D([], [], linestyle="none", marker="x", color=arrow,
+                                 markersize=5, label="migrated from (x)"),
+                          Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                                 markeredgecolor=arrow, markersize=5, label="migrated to (o)")],
+        "reclaimed": Line2D([], [], linestyle="none", marker="X", markerfacecolor="white",
+                            markeredgecolor="black", markersize=7,
+                            label="clean page cache dropped"),
+        "mark": Line2D([], [], linestyle="none", marker="o", markerfacecolor="none",
+                       markeredgecolor=red, markeredgewidth=1.8, markersize=9,
+                       label="the page that stopped the call"),
+        "failed_blocks": Line2D([], [], linestyle="none", marker="x", color=red,
+                                markeredgewidth=2, markersize=7, label="block refused isolation"),
+        "touched": Line2D([], [], linestyle="none", marker="s", markerfacecolor="none",
+                          markeredgecolor=STYLE["touched"]["line"]["color"], markersize=8,
+                          label=STYLE["touched"]["label"]),
+    }
+    out: list = []
+    for k in keys:
+        h = entries[k]
+        out.extend(h if isinstance(h, list) else [h])
+    return out
+
+
 def kind_legend(ax, kinds: str | None = None, *, types=None, overlays: bool = False,
-                ncol: int | None = None, **kw):
+                ncol: int | None = None, no_pages: bool = False, markers=(), **kw):
     """Put the page-kind legend (and optionally the block types) *below* ``ax``.
 
     :param kinds: the map characters to list (default all); pass the kinds
         present in a zone to keep the legend short.
     :param types: migratetypes to add (None: none).
     :param overlays: also list the boundary and range lines.
+    :param no_pages: list the band colour of blocks without struct pages.
+    :param markers: marker keys to explain (see :func:`marker_legend_handles`).
     :return: the :class:`matplotlib.legend.Legend`.
     """
     handles = kind_legend_handles(kinds)
-    if types is not None:
-        handles += migratetype_legend_handles(types)
+    if types is not None or no_pages:
+        handles += migratetype_legend_handles(types or [], no_pages=no_pages)
+    handles += marker_legend_handles(markers)
     if overlays:
         handles += overlay_legend_handles()
     opts = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16),
@@ -241,7 +317,7 @@ for _r, _c in enumerate(KIND_RANK, start=1):
     _RANK[KIND_INDEX[ord(_c)]] = _r
     _UNRANK[_r] = KIND_INDEX[ord(_c)]
 # a band cell covering several pageblocks shows the highest ranked type
-_MT_RANK = [MigrateType.MOVABLE, MigrateType.CMA, MigrateType.RECLAIMABLE,
+_MT_RANK = [NO_PAGES, MigrateType.MOVABLE, MigrateType.CMA, MigrateType.RECLAIMABLE,
             MigrateType.HIGHATOMIC, MigrateType.UNMOVABLE, MigrateType.ISOLATE]
 _BRANK = np.zeros(256, dtype=np.uint8)
 _BUNRANK = np.full(len(_MT_RANK) + 1, _BAND_OUTSIDE, dtype=np.uint8)
@@ -295,15 +371,29 @@ class ZoneState:
         return "".join(c for c, n in zip(KIND_ORDER, seen) if n)
 
     def present_types(self) -> list[MigrateType]:
-        seen = np.bincount(self.pageblocks, minlength=len(MigrateType))
+        """The migratetypes of the pageblocks that hold at least one struct page."""
+        seen = np.bincount(self.pageblocks[~self.empty_blocks()], minlength=len(MigrateType))
         return [t for t in MigrateType if seen[t]]
+
+    def empty_blocks(self) -> np.ndarray:
+        """Per pageblock: True if none of its PFNs in the zone has a struct page (all ``#``)."""
+        pbn = self.geometry.pageblock_nr_pages
+        pad = self.start_pfn - self.pageblock_base
+        flat = np.full(self.pageblocks.size * pbn, ord("#"), dtype=np.uint8)
+        flat[pad: pad + self.kinds.size] = self.kinds[: flat.size - pad]
+        return (flat.reshape(-1, pbn) == ord("#")).all(axis=1)
+
+    def band_values(self) -> np.ndarray:
+        """Per pageblock: its MigrateType value, or :data:`NO_PAGES` for a block of holes."""
+        return np.where(self.empty_blocks(), NO_PAGES, self.pageblocks).astype(np.uint8)
 
     def kind_at(self, pfn: int) -> str:
         return chr(self.kinds[pfn - self.start_pfn])
 
     def window(self, lo: int, hi: int) -> ZoneState:
         """The PFNs ``[lo, hi)`` of this state (clipped to it), as a state of their own."""
-        lo, hi = max(int(lo), self.start_pfn), min(int(hi), self.end_pfn)
+        lo, hi = check_int("lo", lo), check_int("hi", hi)
+        lo, hi = max(lo, self.start_pfn), min(hi, self.end_pfn)
         if lo >= hi:
             raise ValueError(f"window [{lo}, {hi}) is empty or outside the zone")
         if (lo, hi) == (self.start_pfn, self.end_pfn):
@@ -328,6 +418,8 @@ def call_window(state: Zone | ZoneState, start: int, end: int, *,
     of a power of two about a quarter of its width.
     """
     s = ZoneState.of(state)
+    start, end = check_int("start", start), check_int("end", end)
+    strip_max = check_int("strip_max", strip_max, 1)
     if s.spanned_pages <= strip_max:
         return s.start_pfn, s.end_pfn
     g = s.geometry
@@ -406,6 +498,9 @@ def choose_layout(state: Zone | ZoneState, *, mode: str = "auto", strip_max: int
     """
     s = ZoneState.of(state)
     n, g = s.spanned_pages, s.geometry
+    strip_max = check_int("strip_max", strip_max, 1)
+    max_cols = check_int("max_cols", max_cols, 1)
+    max_cells = check_int("max_cells", max_cells, 1)
     if mode not in ("auto", "strip", "grid"):
         raise ValueError(f"mode must be 'auto', 'strip' or 'grid', not {mode!r}")
     if mode == "strip" or (mode == "auto" and n <= strip_max):
@@ -464,13 +559,13 @@ def band_columns(layout: Layout, g: Geometry) -> tuple[int, int]:
 def band_image(state: Zone | ZoneState, layout: Layout) -> np.ma.MaskedArray:
     """The pageblock-type image: one row of pageblocks (strip) or one row per grid row.
 
-    Values are MigrateType values (index of
-    :func:`~contig.viz.colors.migratetype_cmap`); a grid cell covering
+    Values are MigrateType values, or :data:`NO_PAGES` for a block without
+    struct pages (index of :func:`~contig.viz.colors.migratetype_cmap`); a grid cell covering
     several pageblocks shows ISOLATE if any of them is, else the most
     restrictive type.
     """
     s = ZoneState.of(state)
-    pb = s.pageblocks
+    pb = s.band_values()
     if layout.mode == "strip":
         return np.ma.masked_array(pb.reshape(1, -1), mask=np.zeros((1, pb.size), bool))
     g = s.geometry

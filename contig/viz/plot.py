@@ -31,15 +31,18 @@ from matplotlib.patheffects import withStroke
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..contig import errname
-from ..mapfmt import BLOCK_CHARS
 from ..zone import MigrateType, Zone
+from ._check import check_bool, check_choice, check_int
 from .colors import (
+    BAND_LETTERS,
     HOLE_EDGE,
     HOLE_HATCH,
     KIND_COLORS,
     KIND_ORDER,
     KIND_RANK,
     MIGRATETYPE_COLORS,
+    NO_PAGES,
+    NO_PAGES_COLOR,
     STYLE,
     Layout,
     ZoneState,
@@ -52,11 +55,13 @@ from .colors import (
     kind_legend,
     kind_legend_handles,
     kind_norm,
+    marker_legend_handles,
     migratetype_cmap,
     migratetype_legend_handles,
     migratetype_norm,
     overlay_legend_handles,
     range_outline,
+    text_color,
 )
 
 __all__ = [
@@ -79,6 +84,7 @@ __all__ = [
     "draw_zone",
     "failure_mark",
     "isolation_failures",
+    "isolation_title",
     "kind_cmap",
     "kind_image",
     "kind_legend",
@@ -129,12 +135,58 @@ def _nice_ceiling(y: float) -> float:
     return float(10 * mag)
 
 
+def _row_ticks(L: Layout, most: int = 8) -> list[int]:
+    """Grid rows to tick: rows ``k * step`` (a power of two) with at most ``most`` ticks."""
+    step = 1
+    while L.nrows / step > most:
+        step *= 2
+    return list(range(0, L.nrows + 1, step))
+
+
+def _pfn_label(pfn: int, address: bool, fmt=str) -> str:
+    """``pfn`` (decimal or as ``fmt`` says), and its physical address in MiB or GiB."""
+    if not address:
+        return fmt(pfn)
+    mib = pfn * 4096 / (1 << 20)
+    where = f"{mib / 1024:g} GiB" if mib >= 1024 and mib % 256 == 0 else f"{mib:g} MiB"
+    return f"{fmt(pfn)}\n{where}"
+
+
+_MARKERS: dict[tuple[str, bool], Any] = {}
+
+
+def _letter_marker(c: str, bold: bool):
+    """A marker whose shape is the letter ``c`` (mathtext, made once per letter)."""
+    from matplotlib.markers import MarkerStyle
+
+    key = (c, bold)
+    if key not in _MARKERS:
+        _MARKERS[key] = MarkerStyle(f"$\\mathbf{{{c}}}$" if bold else f"$\\mathsf{{{c}}}$")
+    return _MARKERS[key]
+
+
 def _span(s: ZoneState) -> tuple:
     return s.start_pfn, s.spanned_pages, s.geometry
 
 
-def _short(lo: int, hi: int) -> str:
-    return f"[{lo}, {hi})"
+def _pfn_pair(name: str, value, open_end: bool = False):
+    """None, or ``(lo, hi)`` of integer PFNs (``hi`` may be None when ``open_end``)."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (lo, hi) of PFNs, not {value!r}")
+    lo, hi = value
+    if open_end and lo is None:
+        return None if hi is None else (None, check_int(f"{name} end", hi))
+    return (check_int(f"{name} start", lo),
+            None if open_end and hi is None else check_int(f"{name} end", hi))
+
+
+_FORMATS = {"dec": str, "hex": lambda p: f"{int(p):#x}"}
+
+
+def _short(lo: int, hi: int, fmt=str) -> str:
+    return f"[{fmt(lo)}, {fmt(hi)})"
 
 
 # ------------------------------------------------------------------ the zone view
@@ -152,8 +204,18 @@ class ZoneView:
 
     def __init__(self, ax, state: Zone | ZoneState, *, mode: str = "auto", band: bool = True,
                  boundaries: bool = True, legend: str | bool = "present", title: str | None = None,
-                 reduce: str = "worst", strip_max: int = 512, fixed_ylim: bool = False):
+                 reduce: str = "worst", strip_max: int = 512, fixed_ylim: bool = False,
+                 pfn_format: str = "dec"):
         s = ZoneState.of(state)
+        check_choice("pfn_format", pfn_format, ("dec", "hex"))
+        check_choice("reduce", reduce, ("worst", "majority"))
+        check_choice("legend", legend, ("present", "all", False))
+        band, boundaries = check_bool("band", band), check_bool("boundaries", boundaries)
+        fixed_ylim = check_bool("fixed_ylim", fixed_ylim)
+        strip_max = check_int("strip_max", strip_max, 1)
+        if title is not None and not isinstance(title, str):
+            raise TypeError(f"title must be a str or None, not {title!r}")
+        self.fmt = _FORMATS[pfn_format]
         self.ax, self.state, self.reduce = ax, s, reduce
         self.fixed_ylim, self.legend_mode, self.legend = fixed_ylim, legend, None
         self.layout = L = choose_layout(s, mode=mode, strip_max=strip_max)
@@ -187,11 +249,14 @@ class ZoneView:
             self.band = ax.imshow(bimg, cmap=migratetype_cmap(), norm=migratetype_norm(),
                                   interpolation="nearest", aspect="auto", extent=bext,
                                   origin="upper", zorder=2)
-        self.band_letters: list = []
+        self.band_letters: list = []          # scatters of letter markers ...
+        self.page_letters: list = []
+        self.band_letters_text = self.page_letters_text = ""   # ... and the letters, in order
         if boundaries:
             self._draw_boundaries()
         self._decorate(title)
         self._update_band_letters()
+        self._update_page_letters()
         self._update_legend()
 
     # -------------------------------------------------------- static parts
@@ -240,8 +305,9 @@ class ZoneView:
             ticks = sorted({L.start_pfn, L.end_pfn, *range(first, L.end_pfn + 1, unit)})
             if len(ticks) > 17:
                 ax.xaxis.set_major_locator(MaxNLocator(12, integer=True))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: self.fmt(round(x))))
             else:
-                ax.set_xticks(ticks)
+                ax.set_xticks(ticks, [self.fmt(t) for t in ticks])
             ax.set_xlabel("PFN")
             yt = [0.5]
             yl = ["pages"]
@@ -260,9 +326,12 @@ class ZoneView:
             right = L.row_pages * (1.18 if self.band is not None else 1.0)
             ax.set_xlim(0, right)
             ax.set_ylim(L.nrows, 0)
-            ax.yaxis.set_major_locator(MaxNLocator(8, integer=True))
+            # rows whose first PFN is a round number (a power of two of rows apart), each
+            # labelled with its PFN and, in zones past a few MiB, its address
+            big = L.nrows * L.row_pages * 4096 >= 16 << 20
+            ax.set_yticks(_row_ticks(L, 3 if big else 8))
             ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda y, _: f"{L.base + round(y) * L.row_pages}"))
+                lambda y, _: _pfn_label(L.base + round(y) * L.row_pages, big, self.fmt)))
             xt = [t for t in MaxNLocator(6, integer=True).tick_values(0, L.row_pages)
                   if 0 <= t <= L.row_pages]
             labels = [f"{t:g}" for t in xt]
@@ -270,7 +339,7 @@ class ZoneView:
                 xt.append(sum(self.band.get_extent()[:2]) / 2)
                 labels.append("blocks")
             ax.set_xticks(xt, labels)
-            ax.set_ylabel("first PFN of row")
+            ax.set_ylabel("first PFN of row" + (" and its address" if big else ""))
             per = f", {L.cell_pages} pages per cell (worst kind shown)" if L.cell_pages > 1 else ""
             ax.set_xlabel(f"page offset in row ({L.row_pages} pages per row{per})")
         if title is None:
@@ -279,29 +348,70 @@ class ZoneView:
         if title:
             ax.set_title(title, fontsize="medium")
 
+    def _stamp(self, key: str, xs, y: float, chars: str, fills, size: float, bold: bool):
+        """Letters drawn as markers: one scatter per letter, each glyph's path made once and
+        stamped at every position (tens of Text objects would cost tens of ms per redraw)."""
+        arts = []
+        order: dict[tuple[str, str], list[float]] = {}
+        for x, c, f in zip(xs, chars, fills):
+            order.setdefault((c, text_color(f)), []).append(float(x))
+        for (c, col), px in order.items():
+            sc = self.ax.scatter(px, np.full(len(px), y), marker=_letter_marker(c, bold),
+                                 s=size * size, c=col, linewidths=0, zorder=5)
+            sc._contig_marker = _letter_marker(c, bold).get_marker()   # for tests
+            arts.append(sc)
+        setattr(self, key, arts)
+        setattr(self, key + "_text", "".join(chars))
+
     def _update_band_letters(self) -> None:
+        key = self.state.band_values().tobytes()
+        if key == getattr(self, "_band_letters_key", None):
+            return            # the same blocks: the same letters (a redraw costs ms)
+        self._band_letters_key = key
         for t in self.band_letters:
             t.remove()
-        self.band_letters = []
+        self.band_letters, self.band_letters_text = [], ""
         L, s = self.layout, self.state
         if self.band is None or L.mode != "strip":
             return
         pbn = s.geometry.pageblock_nr_pages
         nb = s.pageblocks.size
-        if nb > 64:
+        # every block gets its letter when a letter fits (colour is never the only clue)
+        if nb > 64 or self._px_per_page() * pbn < 9:
             return
-        y = sum(_BAND) / 2
-        for k, t in enumerate(s.pageblocks):
-            if t == MigrateType.MOVABLE:
-                continue  # the common case stays unlabelled; the others get their letter
+        xs, chars, fills = [], [], []
+        for k, t in enumerate(s.band_values().tolist()):
             x = s.pageblock_base + (k + 0.5) * pbn
-            if not L.start_pfn <= x <= L.end_pfn:
-                continue
-            c = "white" if t in (MigrateType.ISOLATE, MigrateType.UNMOVABLE, MigrateType.MOVABLE,
-                                 MigrateType.CMA) else "black"
-            self.band_letters.append(self.ax.text(x, y, BLOCK_CHARS[t], ha="center", va="center",
-                                                  fontsize=7, color=c, zorder=5,
-                                                  fontweight="bold"))
+            if L.start_pfn <= x <= L.end_pfn:
+                xs.append(x)
+                chars.append(BAND_LETTERS[t])
+                fills.append(NO_PAGES_COLOR if t == NO_PAGES else MIGRATETYPE_COLORS[MigrateType(t)])
+        self._stamp("band_letters", xs, sum(_BAND) / 2, chars, fills, 7.5, True)
+
+    def _px_per_page(self) -> float:
+        """Screen pixels per PFN of a strip at the figure's current size."""
+        ax = self.ax
+        x0, x1 = ax.get_xlim()
+        fig = ax.figure
+        return ax.get_position().width * fig.get_figwidth() * fig.dpi / max(1e-9, x1 - x0)
+
+    def _update_page_letters(self) -> None:
+        """Each page's map letter on its cell, where a page is wide enough (strip only);
+        free pages stay blank and holes hatched."""
+        key = self.state.kinds.tobytes()
+        if key == getattr(self, "_page_letters_key", None):
+            return
+        self._page_letters_key = key
+        for t in self.page_letters:
+            t.remove()
+        self.page_letters, self.page_letters_text = [], ""
+        L, s = self.layout, self.state
+        if L.mode != "strip" or L.end_pfn - L.start_pfn > 128 or self._px_per_page() < 10:
+            return
+        codes = s.kinds.tobytes().decode("ascii")
+        keep = [i for i, c in enumerate(codes) if c not in "#."]
+        self._stamp("page_letters", [L.start_pfn + i + 0.5 for i in keep], sum(_STRIP) / 2,
+                    [codes[i] for i in keep], [KIND_COLORS[codes[i]] for i in keep], 7.0, False)
 
     def _update_legend(self) -> None:
         if self.legend is not None:
@@ -313,7 +423,10 @@ class ZoneView:
             sorted(set(self.state.present_kinds()) | {"."}, key=KIND_ORDER.index))
         types = None if self.legend_mode == "all" else self.state.present_types()
         self.legend = kind_legend(self.ax, kinds, types=types if self.band is not None else None,
-                                  bbox_to_anchor=(0.5, -0.22))
+                                  no_pages=self.band is not None and (
+                                      self.legend_mode == "all"
+                                      or bool(self.state.empty_blocks().any())),
+                                  markers=self.marker_legend(), bbox_to_anchor=(0.5, -0.22))
 
     # -------------------------------------------------------- updates
     def set_state(self, state: Zone | ZoneState) -> None:
@@ -327,6 +440,7 @@ class ZoneView:
         if self.band is not None:
             self.band.set_data(band_image(s, self.layout))
         self._update_band_letters()
+        self._update_page_letters()
         self._update_legend()
 
     def clear_overlays(self) -> None:
@@ -345,7 +459,7 @@ class ZoneView:
     def set_overlays(self, *, request=None, isolate=None, outer=None, head_tail: bool = True,
                      migrated: dict[int, int] | None = None, reclaimed=None, failed=None,
                      busy: int | tuple[int, str] | None = None, highlight=None,
-                     max_arrows: int = 64) -> None:
+                     touched=None, max_arrows: int = 64) -> None:
         """Replace the overlays.
 
         :param request: ``(start, end)`` asked for.
@@ -362,7 +476,15 @@ class ZoneView:
         :param busy: the PFN where ``test_pages_isolated()`` stopped, or
             ``(pfn, label)`` (see :func:`failure_mark`).
         :param highlight: ``(lo, hi)`` to outline (the range an event touched).
+        :param touched: PFNs an event changed without changing their colour
+            (pages taken off the LRU, pages that stayed stuck): each one framed.
         """
+        max_arrows = check_int("max_arrows", max_arrows, 0)
+        request, isolate = _pfn_pair("request", request), _pfn_pair("isolate", isolate)
+        highlight = _pfn_pair("highlight", highlight)
+        outer = _pfn_pair("outer", outer, open_end=True)
+        if busy is not None and not isinstance(busy, tuple):
+            busy = check_int("busy", busy)
         self.clear_overlays()
         L = self.layout
         req = _clip_range(L, request)
@@ -382,12 +504,17 @@ class ZoneView:
         for f in failed or ():
             self._failed(*f)
         if busy is not None:
-            pfn, text = busy if isinstance(busy, tuple) else (int(busy), f"busy: PFN {busy}")
+            pfn, text = busy if isinstance(busy, tuple) else (int(busy),
+                                                              f"busy: PFN {self.fmt(busy)}")
             if L.start_pfn <= pfn < L.end_pfn:
                 self._mark("busy", pfn, text)
         hl = _clip_range(L, highlight)
         if hl:
             self._highlight(hl)
+        if touched is not None and len(touched):
+            self._touched(touched)
+        if self.legend_mode:
+            self._update_legend()
         if L.mode == "strip":
             self._set_ylim()
 
@@ -441,7 +568,7 @@ class ZoneView:
 
     def _range(self, key: str, rng: tuple[int, int], label: bool = True):
         lo, hi = self.ranges[key] = rng
-        text = f"{'request' if key == 'request' else 'isolated'} {_short(lo, hi)}"
+        text = f"{'request' if key == 'request' else 'isolated'} {_short(lo, hi, self.fmt)}"
         if self.layout.mode == "strip":
             self._bracket(key, lo, hi, _LEVELS[key], text, key)
         else:
@@ -461,16 +588,16 @@ class ZoneView:
                 if strip:
                     self._add("outer", self.ax.add_artist(Line2D([o_lo, o_lo], [y, y + 0.3],
                                                                  color=c, linewidth=2, zorder=6)))
-                    self._text("outer", o_lo, y - 0.06, f"outer_start {o_lo}", c)
+                    self._text("outer", o_lo, y - 0.06, f"outer_start {self.fmt(o_lo)}", c)
                 else:
-                    self._mark("outer", o_lo, f"outer_start {o_lo}", color=c)
+                    self._mark("outer", o_lo, f"outer_start {self.fmt(o_lo)}", color=c)
             return
         self.ranges["outer"] = (o_lo, o_hi)
         if req is None:
             if strip:
-                self._bracket("outer", o_lo, o_hi, y, f"outer {_short(o_lo, o_hi)}", "outer")
+                self._bracket("outer", o_lo, o_hi, y, f"outer {_short(o_lo, o_hi, self.fmt)}", "outer")
             else:
-                self._poly("outer", o_lo, o_hi, "outer", f"outer {_short(o_lo, o_hi)}")
+                self._poly("outer", o_lo, o_hi, "outer", f"outer {_short(o_lo, o_hi, self.fmt)}")
             return
         s, e = req
         parts = [("head", o_lo, min(s, o_hi)), ("kept", max(s, o_lo), min(e, o_hi)),
@@ -480,14 +607,14 @@ class ZoneView:
                 continue
             self.ranges[name] = (lo, hi)
             if strip:
-                self._bracket(name, lo, hi, y, self._fit(lo, hi, f"{name} {_short(lo, hi)}", name),
+                self._bracket(name, lo, hi, y, self._fit(lo, hi, f"{name} {_short(lo, hi, self.fmt)}", name),
                               name)
             else:
-                self._poly(name, lo, hi, name, f"{name} {_short(lo, hi)}")
+                self._poly(name, lo, hi, name, f"{name} {_short(lo, hi, self.fmt)}")
         if strip:
             c = STYLE["outer"]["line"]["color"]
-            for pfn, txt, ha in ((o_lo, f"outer_start {o_lo} ", "right"),
-                                 (o_hi, f" outer_end {o_hi}", "left")):
+            for pfn, txt, ha in ((o_lo, f"outer_start {self.fmt(o_lo)} ", "right"),
+                                 (o_hi, f" outer_end {self.fmt(o_hi)}", "left")):
                 self._text("outer", pfn, y + 0.11, txt, c, ha=ha, va="center", clip_on=False)
 
     def _migration(self, migrated: dict[int, int], max_arrows: int):
@@ -594,6 +721,25 @@ class ZoneView:
         if pfn is not None and L.start_pfn <= pfn < L.end_pfn:
             self._mark("failed", int(pfn), reason)
 
+    def _touched(self, pfns):
+        L = self.layout
+        p = np.unique(np.asarray([int(x) for x in pfns], dtype=np.int64))
+        p = p[(p >= L.start_pfn) & (p < L.end_pfn)]
+        self.marks["touched"] = p
+        if not p.size:
+            return
+        c = STYLE["touched"]["line"]["color"]
+        if L.mode == "strip":
+            boxes = [range_outline(L, int(q), int(q) + 1, _STRIP[0] + 0.06, _STRIP[1] - 0.06)
+                     for q in p]
+            pc = PolyCollection(boxes, facecolors="none", edgecolors=c, linewidths=2.0, zorder=6.6,
+                                path_effects=[withStroke(linewidth=3.6, foreground="white")])
+            self._add("touched", self.ax.add_collection(pc, autolim=False))
+        else:
+            x, y = L.center(p)
+            self._add("touched", self.ax.scatter(x, y, marker="s", s=30, facecolors="none",
+                                                 edgecolors=c, linewidths=1.4, zorder=8))
+
     def _highlight(self, rng):
         lo, hi = rng
         self.ranges["highlight"] = (lo, hi)
@@ -604,6 +750,21 @@ class ZoneView:
             xy, closed=True, facecolor="#EE3377", alpha=0.12, zorder=1.5, linewidth=0)))
         self._add("highlight", self.ax.add_artist(Polygon(
             xy, closed=True, fill=False, zorder=6.5, **STYLE["highlight"]["line"])))
+
+    def marker_legend(self) -> list[str]:
+        """The marker keys (:func:`~contig.viz.colors.marker_legend_handles`) this view draws."""
+        m, keys = self.marks, []
+        if len(m.get("migrated_src", ())):
+            keys.append("migrated" if self.layout.mode == "strip" else "migrated_grid")
+        if len(m.get("reclaimed", ())):
+            keys.append("reclaimed")
+        if any(len(m.get(k, ())) for k in ("busy", "failed", "outer")):
+            keys.append("mark")
+        if len(m.get("failed_blocks", ())):
+            keys.append("failed_blocks")
+        if len(m.get("touched", ())):
+            keys.append("touched")
+        return keys
 
     # -------------------------------------------------------- inspection
     def arrays(self) -> dict[str, Any]:
@@ -625,19 +786,20 @@ def draw_zone(ax, zone_or_state: Zone | ZoneState, *, request=None, isolate=None
               head_tail: bool = True, mode: str = "auto", band: bool = True,
               boundaries: bool = True, legend: str | bool = "present", title: str | None = None,
               reduce: str = "worst", strip_max: int = 512, max_arrows: int = 64,
-              fixed_ylim: bool = False) -> ZoneView:
+              fixed_ylim: bool = False, pfn_format: str = "dec") -> ZoneView:
     """Draw a zone on ``ax``, coloured by page kind, with the ranges of a call.
 
     A strip for zones of up to ``strip_max`` PFNs, else a grid of MAX_ORDER
     rows (see the module docstring).  The overlays are those of
     :meth:`ZoneView.set_overlays`.  ``legend``: ``"present"`` (the kinds in
-    this zone), ``"all"`` or False.
+    this zone), ``"all"`` or False.  ``pfn_format``: ``"dec"`` or ``"hex"`` (the
+    PFNs of ticks and labels, e.g. to match a title written in hex).
 
     :return: the :class:`ZoneView` holding every artist.
     """
     view = ZoneView(ax, zone_or_state, mode=mode, band=band, boundaries=boundaries,
                     legend=legend, title=title, reduce=reduce, strip_max=strip_max,
-                    fixed_ylim=fixed_ylim)
+                    fixed_ylim=fixed_ylim, pfn_format=pfn_format)
     view.set_overlays(request=request, isolate=isolate, outer=outer, head_tail=head_tail,
                       migrated=migrated, reclaimed=reclaimed, failed=failed, busy=busy,
                       highlight=highlight, max_arrows=max_arrows)
@@ -708,10 +870,14 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     on a MAX_ORDER block (the legend says so) and the ranges are outlines.
     """
     s = ZoneState.of(zone)
+    start, end = check_int("start", start), check_int("end", end)
+    if start >= end:
+        raise ValueError(f"start ({start}) must be below end ({end})")
     g = s.geometry
     iso = (max(s.start_pfn, g.pfn_max_align_down(start)), min(s.end_pfn, g.pfn_max_align_up(end)))
-    kw.setdefault("title", f"pfn_max_align: request [{start}, {end}) is isolated as "
-                           f"[{iso[0]}, {iso[1]}) (multiples of {g.max_align_nr_pages} pages)")
+    f = _FORMATS[check_choice("pfn_format", kw.get("pfn_format", "dec"), ("dec", "hex"))]
+    kw.setdefault("title", f"pfn_max_align: request {_short(start, end, f)} is isolated as "
+                           f"{_short(*iso, f)} (multiples of {g.max_align_nr_pages} pages)")
     view = draw_zone(ax, s, request=(start, end), isolate=iso, **kw)
     if view.legend is not None:
         handles = view.legend.legend_handles
@@ -740,6 +906,38 @@ def draw_alignment(ax, zone: Zone | ZoneState, start: int, end: int, **kw) -> Zo
     return view
 
 
+def isolation_title(result, when: str) -> str:
+    """The title of :func:`draw_isolation`'s panel ``when``, true to v4.4 for every outcome.
+
+    In v4.4 ``alloc_contig_range()`` (mm/page_alloc.c) returns at once when
+    ``start_isolate_page_range()`` (mm/page_isolation.c) fails: that function
+    has already put back the blocks it isolated, and ``undo_isolate_page_range()``
+    is not called.  Every later failure, and success, ends with
+    ``undo_isolate_page_range()`` giving the blocks the caller's migratetype.
+    """
+    lo, hi = result.isolate_start, result.isolate_end
+    rng = f"[{lo}, {hi})"
+    refused = result.failed_stage == "start_isolate_page_range"
+    failed = isolation_failures(result)
+    if when == "before":
+        return f"pageblock types of {rng} before start_isolate_page_range()"
+    if when == "during":
+        if failed:
+            b_lo, b_hi = failed[0][:2]
+            return (f"start_isolate_page_range(): block [{b_lo}, {b_hi}) refused; "
+                    f"the blocks before it are still ISOLATE (before the roll-back)")
+        return f"right after start_isolate_page_range(): every block of {rng} ISOLATE"
+    mts = [e.fields.get("migratetype") for e in (getattr(result, "events", None) or [])
+           if e.func == "unset_migratetype_isolate" and e.stage == "undo"]
+    mt = str(mts[0]) if mts and mts[0] else "the caller's migratetype"
+    if refused:
+        return (f"after the call: the roll-back put the blocks back and alloc_contig_range() "
+                f"returned {errname(result.ret)} at once (no undo_isolate_page_range())")
+    ret = "0" if result.ok else f"{errname(result.ret)} ({result.failed_stage})"
+    return (f"after the call (ret {ret}): undo_isolate_page_range() gave every block of {rng} "
+            f"the caller's type: {mt}")
+
+
 def draw_isolation(ax, result, when: str = "during", **kw) -> ZoneView:
     """Pageblock types ``before``, ``during`` or ``after`` ``start_isolate_page_range()``.
 
@@ -762,12 +960,7 @@ def draw_isolation(ax, result, when: str = "during", **kw) -> ZoneView:
         st = ZoneState.of(tr.final())
     else:
         raise ValueError(f"when must be 'before', 'during' or 'after', not {when!r}")
-    if when == "after":
-        kw.setdefault("title", f"pageblock types after the whole call (undo_isolate_page_range"
-                               f"({result.isolate_start}, {result.isolate_end}) has run)")
-    kw.setdefault("title", f"pageblock types {when} start_isolate_page_range("
-                           f"{result.isolate_start}, {result.isolate_end})"
-                  + (" - refused" if failed else ""))
+    kw.setdefault("title", isolation_title(result, when))
     return draw_zone(ax, st, isolate=(result.isolate_start, result.isolate_end),
                      failed=failed if when != "before" else None, **kw)
 
@@ -836,6 +1029,7 @@ class FreeListsView:
                  annotate: bool = True):
         if unit not in ("blocks", "pages"):
             raise ValueError(f"unit must be 'blocks' or 'pages', not {unit!r}")
+        legend, annotate = check_bool("legend", legend), check_bool("annotate", annotate)
         self.ax, self.unit, self.labels, self.annotate = ax, unit, labels, annotate
         self.nsets = 1 if compare is None else 2
         c0 = _counts(counts)
@@ -844,7 +1038,7 @@ class FreeListsView:
         colors = list(self._colors)
         self.collections = []
         for j in range(self.nsets):
-            pc = PolyCollection([], facecolors=colors, edgecolors="white", linewidths=0.4,
+            pc = PolyCollection([], facecolors=colors, edgecolors="#444444", linewidths=0.5,
                                 hatch="////" if j else None, zorder=2)
             ax.add_collection(pc, autolim=False)
             self.collections.append(pc)
@@ -864,8 +1058,8 @@ class FreeListsView:
         if legend:
             handles = migratetype_legend_handles()
             if self.nsets == 2:
-                handles += [Patch(facecolor="#BBBBBB", edgecolor="white", label=labels[0]),
-                            Patch(facecolor="#BBBBBB", edgecolor="white", hatch="////",
+                handles += [Patch(facecolor="#BBBBBB", edgecolor="#444444", label=labels[0]),
+                            Patch(facecolor="#BBBBBB", edgecolor="#444444", hatch="////",
                                   label=labels[1])]
             self.legend = ax.legend(handles=handles, fontsize="x-small", frameon=False,
                                     loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -951,15 +1145,22 @@ class ResultFigure:
             raise ValueError(f"window must be 'call' or 'zone', not {window!r}")
         if titles not in ("full", "short"):
             raise ValueError(f"titles must be 'full' or 'short', not {titles!r}")
+        strip_max = check_int("strip_max", strip_max, 1)
+        max_arrows = check_int("max_arrows", max_arrows, 0)
+        legend, suptitle = check_bool("legend", legend), check_bool("suptitle", suptitle)
         self.fig = fig
         self.window, self.titles = window, titles
         self.show_legend, self.show_suptitle = legend, suptitle
         gs = fig.add_gridspec(3, 1, height_ratios=[1.25, 1.25, 0.8], hspace=0.5,
                               left=0.115, right=0.98, top=0.91 if suptitle else 0.95,
                               bottom=0.16 if legend else 0.07)
+        self._gs = gs
         self.ax_before = fig.add_subplot(gs[0])
         self.ax_after = fig.add_subplot(gs[1])
         self.ax_free = fig.add_subplot(gs[2])
+        # views of other spans / geometries / windows, each on axes of its own (hidden
+        # when not shown): going back to one is a set_state, not a rebuild
+        self._kept: dict[tuple, Any] = {}
         self.before: ZoneView | None = None
         self.after: ZoneView | None = None
         self.free: FreeListsView | None = None
@@ -967,16 +1168,42 @@ class ResultFigure:
         self.strip_max, self.max_arrows = strip_max, max_arrows
         self.suptitle = fig.suptitle("", fontsize="small", fontfamily="monospace", wrap=True)
 
+    KEEP = 4   #: views kept per panel (a student goes back and forth between a few)
+
+    def _swap(self, which: str, key: tuple, make):
+        """Show panel ``which``'s view for ``key``: the current one, a kept one (shown
+        again), or a new one built by ``make(ax)`` on fresh axes in the same place."""
+        slot = {"before": 0, "after": 1, "free": 2}[which]
+        cur = getattr(self, which)
+        if cur is not None:
+            cur.ax.set_visible(False)
+        view = self._kept.pop((which, key), None)
+        if view is None:
+            ax = getattr(self, "ax_" + which) if cur is None else self.fig.add_subplot(
+                self._gs[slot])
+            view = make(ax)
+        view.ax.set_visible(True)
+        self._kept[(which, key)] = view
+        mine = [k for k in self._kept if k[0] == which]
+        for k in mine[: max(0, len(mine) - self.KEEP)]:
+            self.fig.delaxes(self._kept.pop(k).ax)
+        setattr(self, which, view)
+        setattr(self, "ax_" + which, view.ax)
+        return view, view is not None and cur is not None
+
     def _view(self, which: str, ax, state: ZoneState, title: str) -> ZoneView:
         view = getattr(self, which)
-        if view is None or _span(view.state) != _span(state):
-            ax.clear()
-            view = ZoneView(ax, state, legend=False, title=title, strip_max=self.strip_max,
-                            fixed_ylim=True)
-            setattr(self, which, view)
-        else:
+        if view is not None and _span(view.state) == _span(state):
             view.set_state(state)
-            ax.set_title(title, fontsize="medium")
+            view.ax.set_title(title, fontsize="medium")
+            return view
+        key = _span(state)
+        kept = (which, key) in self._kept
+        view, _ = self._swap(which, key, lambda a: ZoneView(
+            a, state, legend=False, title=title, strip_max=self.strip_max, fixed_ylim=True))
+        if kept:
+            view.set_state(state)
+            view.ax.set_title(title, fontsize="medium")
         return view
 
     def update(self, result, before: Zone | ZoneState | None = None,
@@ -1001,7 +1228,7 @@ class ResultFigure:
                   f"back" if r.ok else f"after: ret {errname(r.ret)}, failed in {r.failed_stage}")
             ta += where
         vb = self._view("before", self.ax_before, b.window(lo, hi), tb)
-        self.ax_before.set_xlabel("")  # the after panel below names the axis
+        vb.ax.set_xlabel("")  # the after panel below names the axis
         vb.set_overlays(request=(r.start, r.end), isolate=(r.isolate_start, r.isolate_end),
                         migrated=r.migrated, reclaimed=r.reclaimed, failed=failed,
                         max_arrows=self.max_arrows)
@@ -1009,10 +1236,12 @@ class ResultFigure:
         va.set_overlays(request=(r.start, r.end), outer=(r.outer_start, r.outer_end),
                         busy=failure_mark(r))
         if self.free is None or self.free.max_order != b.geometry.max_order:
-            self.ax_free.clear()
-            self.free = FreeListsView(self.ax_free, b, a, legend=False, annotate=False,
-                                      title="free blocks per order and migratetype: "
-                                            "before plain, after hatched")
+            kept = ("free", b.geometry.max_order) in self._kept
+            self._swap("free", b.geometry.max_order, lambda ax: FreeListsView(
+                ax, b, a, legend=False, annotate=False,
+                title="free blocks per order and migratetype: before plain, after hatched"))
+            if kept:
+                self.free.set_counts(b, a)
         else:
             self.free.set_counts(b, a)
         self.suptitle.set_text(r.summary() if self.show_suptitle else "")
@@ -1027,8 +1256,13 @@ class ResultFigure:
         kinds = "".join(sorted(set(b.present_kinds()) | set(a.present_kinds()) | {"."},
                                key=KIND_ORDER.index))
         types = sorted({*b.present_types(), *a.present_types(), MigrateType.ISOLATE})
-        handles = kind_legend_handles(kinds) + migratetype_legend_handles(types) + \
-            overlay_legend_handles()[1:]
+        no_pages = bool(b.empty_blocks().any())
+        markers = [k for v in (self.before, self.after) if v is not None
+                   for k in v.marker_legend()]
+        handles = (kind_legend_handles(kinds)
+                   + migratetype_legend_handles(types, no_pages=no_pages)
+                   + overlay_legend_handles()[1:]
+                   + marker_legend_handles(dict.fromkeys(markers)))
         self.legend = self.fig.legend(handles=handles, loc="lower center", ncol=5,
                                       fontsize="x-small", frameon=False,
                                       bbox_to_anchor=(0.5, 0.0))

@@ -34,9 +34,11 @@ from typing import Any
 import ipywidgets as ipw
 from matplotlib.figure import Figure
 
-from ..contig import ContigResult, alloc_contig_range
+from ..contig import ContigResult, alloc_contig_range, errname
 from ..geometry import Geometry
+from ..mapfmt import BLOCK_CHARS as BLOCK_LETTERS
 from ..zone import MigrateType, Zone
+from ._check import check_bool, check_choice, check_figsize, check_int, check_real
 from .colors import (
     HOLE_EDGE,
     KIND_COLORS,
@@ -44,6 +46,9 @@ from .colors import (
     KIND_ORDER,
     MIGRATETYPE_COLORS,
     MIGRATETYPE_LABELS,
+    NO_PAGES_COLOR,
+    NO_PAGES_LABEL,
+    text_color,
 )
 from .plot import (
     STYLE,
@@ -59,6 +64,10 @@ __all__ = ["RangeExplorer", "StepPlayer", "geometry_choices", "legend_html", "re
 
 #: zones of more pages than this are run with ``bulk=True`` by the range explorer
 BULK_ABOVE = 4096
+#: in zones of more pages than this the explorer's slider moves by whole pageblocks
+SNAP_ABOVE = 4096
+#: the step player's explanation box keeps this height whatever its text (about six lines)
+WHY_HEIGHT = "8.2em"
 
 
 # ------------------------------------------------------------------ helpers
@@ -78,32 +87,61 @@ def _png_output(png: bytes, fig: Figure) -> dict[str, Any]:
     w, h = (int(v) for v in fig.get_size_inches() * fig.dpi)
     return {"output_type": "display_data", "metadata": {},
             "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                     "text/plain": f"<Figure size {w}x{h} with {len(fig.axes)} Axes>"}}
+                     "text/plain": f"<Figure size {w}x{h} with {len(_shown(fig))} Axes>"}}
+
+
+def _shown(fig: Figure) -> list:
+    """The figure's visible axes (an app keeps views it may show again on hidden axes)."""
+    return [ax for ax in fig.axes if ax.get_visible()]
 
 
 def legend_html() -> str:
-    """The colour key of page kinds, pageblock types and lines, as HTML (drawn once)."""
-    def sw(color: str, label: str, extra: str = "") -> str:
+    """The colour key, as HTML (drawn once): pages, pageblocks (a palette of their own,
+    each swatch with its letter), lines, and the markers the pictures use."""
+    def item(swatch: str, label: str) -> str:
         return (f'<span style="display:inline-block;margin:0 10px 2px 0;white-space:nowrap">'
-                f'<span style="display:inline-block;width:12px;height:12px;vertical-align:-2px;'
-                f'background:{color};border:1px solid #777;{extra}"></span> '
-                f"{html.escape(label)}</span>")
+                f"{swatch} {html.escape(label)}</span>")
+
+    def sw(color: str, letter: str = "", extra: str = "", frame: str = "1px solid #777",
+           width: int = 12) -> str:
+        fg = text_color(color) if color.startswith("#") else "black"
+        return (f'<span style="display:inline-block;width:{width}px;height:12px;'
+                f"vertical-align:-2px;background:{color};border:{frame};{extra}font:bold 9px "
+                f'monospace;line-height:12px;text-align:center;color:{fg}">'
+                f"{html.escape(letter)}</span>")
 
     def ln(style: str, label: str, dash: bool = False) -> str:
         c = STYLE[style]["line"]["color"]
-        return (f'<span style="display:inline-block;margin:0 10px 2px 0;white-space:nowrap">'
-                f'<span style="display:inline-block;width:18px;vertical-align:3px;border-top:2px '
-                f'{"dashed" if dash else "solid"} {c}"></span> {html.escape(label)}</span>')
+        return item(f'<span style="display:inline-block;width:18px;vertical-align:3px;'
+                    f'border-top:2px {"dashed" if dash else "solid"} {c}"></span>', label)
+
+    def mk(symbol: str, color: str, label: str) -> str:
+        return item(f'<b style="color:{color};font-size:13px">{symbol}</b>', label)
 
     hatch = (f"background:repeating-linear-gradient(45deg,#fff 0 2px,{HOLE_EDGE} 2px 3px);")
-    kinds = "".join(sw(KIND_COLORS[c], KIND_LABELS[c], hatch if c == "#" else "")
+    kinds = "".join(item(sw(KIND_COLORS[c], "" if c in "#." else c,
+                            hatch if c == "#" else ""), KIND_LABELS[c][2:])
                     for c in KIND_ORDER)
-    types = "".join(sw(MIGRATETYPE_COLORS[t], "block " + MIGRATETYPE_LABELS[t])
-                    for t in MigrateType)
+    frame = "2px solid #333"
+    types = "".join(item(sw(MIGRATETYPE_COLORS[t], BLOCK_LETTERS[t], frame=frame, width=16),
+                         MIGRATETYPE_LABELS[t][2:]) for t in MigrateType)
+    types += item(sw(NO_PAGES_COLOR, "-", frame=frame, width=16), NO_PAGES_LABEL)
     lines = (ln("request", "request [start, end)") + ln("isolate", "isolated range", True)
              + ln("outer", "[outer_start, outer_end)") + ln("head", "head / tail freed back", True)
              + ln("highlight", "this step"))
-    return (f'<div style="font-size:11px;line-height:1.5">{kinds}<br>{types}<br>{lines}</div>')
+    arrow, red = STYLE["arrow"]["line"]["color"], STYLE["mark"]["line"]["color"]
+    marks = (mk("&#x2192;", arrow, "migrated (strip: arrow source to target)")
+             + mk("&#x00D7;", arrow, "migrated from") + mk("&#x25CB;", arrow, "migrated to")
+             + mk("&#x2716;", "#000", "clean page cache dropped")
+             + mk("&#x25EF;", red, "the page that stopped the call")
+             + mk("&#x2715;", red, "block refused isolation")
+             + mk("&#x25A1;", STYLE["touched"]["line"]["color"], STYLE["touched"]["label"]))
+    head = '<b style="display:inline-block;width:82px">{}</b>'
+    return (f'<div class="contig-legend" style="font-size:11px;line-height:1.5">'
+            f'{head.format("pages:")}{kinds}<br>'
+            f'{head.format("pageblocks:")}{types}<br>'
+            f'{head.format("ranges:")}{lines}<br>{head.format("markers:")}{marks}'
+            f"<br>Ranges are half-open: [a, b) holds PFNs a to b-1.</div>")
 
 
 class _Source:
@@ -176,6 +214,11 @@ def _sources(zones) -> dict[str, _Source]:
     return {str(k): _Source(str(k), v) for k, v in zones.items()}
 
 
+def check_opt_pfn(name: str, value: Any) -> int | None:
+    """None or an integer PFN (ints and numpy integers; never bool, float or str)."""
+    return None if value is None else check_int(name, value)
+
+
 def _message(text: str) -> str:
     return (f'<div style="color:#CC3311"><b>{html.escape(text)}</b></div>')
 
@@ -221,11 +264,43 @@ def geometry_choices(zone: Zone) -> list[tuple[str, Geometry]]:
 
 
 def _geometry_label(g: Geometry) -> str:
-    def pages(n: int) -> str:
-        return f"{n}-page" if n < 1024 else f"{n * 4 >> 10} MiB"
+    def pages(n: int) -> str:   # one unit (pages), the size in KiB/MiB beside it
+        size = f"{n * 4} KiB" if n < 256 else f"{n * 4 / 1024:g} MiB"
+        return f"{n}-page ({size})"
 
     return (f"MAX_ORDER {g.max_order}, pageblock_order {g.pageblock_order}: "
             f"{pages(g.max_order_nr_pages)} max blocks, {pages(g.pageblock_nr_pages)} pageblocks")
+
+
+def describe_call(r: ContigResult) -> str:
+    """One paragraph on what the call did to *this* request, from its result alone:
+    the aligned range, what was migrated or dropped, the outer range with its head
+    and tail, or where it failed.  Ranges are half-open, ``[first, one past last)``."""
+    s, e = r.start, r.end
+    out = [f"The request [{s}, {e}) is isolated as the aligned range "
+           f"[{r.isolate_start}, {r.isolate_end})."]
+    if r.migrated or r.reclaimed:
+        out.append(f"{len(r.migrated)} page(s) migrated, {len(r.reclaimed)} clean page-cache "
+                   f"page(s) dropped.")
+    if r.ok:
+        os_, oe = r.outer_start, r.outer_end
+        parts = []
+        if os_ < s:
+            parts.append(f"the head [{os_}, {s})")
+        if oe > e:
+            parts.append(f"the tail [{e}, {oe})")
+        if parts:
+            out.append(f"The free blocks cover [{os_}, {oe}) (outer_start {os_}, outer_end {oe}): "
+                       f"{' and '.join(parts)} {'are' if len(parts) > 1 else 'is'} freed back and "
+                       f"[{s}, {e}) is kept.")
+        else:
+            out.append(f"outer_start and outer_end are the request's own ends: [{s}, {e}) is "
+                       f"kept and nothing is freed back.")
+    else:
+        where = f" at PFN {r.busy_pfn}" if r.busy_pfn is not None else ""
+        out.append(f"It fails with {errname(r.ret)} in {r.failed_stage}{where}; the range "
+                   f"is given back and nothing is allocated.")
+    return " ".join(out)
 
 
 def _result_html(r: ContigResult, description: str = "", replay: str = "") -> str:
@@ -278,23 +353,25 @@ class _BlitRenderer:
     def _layout_key(self) -> tuple:
         """(the figure's part, one part per axes): what the background depends on."""
         def axis_key(axis) -> tuple:
-            # the tick positions and the formatter that names them (kept by identity:
-            # a new ZoneView makes a new formatter)
-            return (tuple(axis.get_majorticklocs()), axis.get_major_formatter(),
-                    tuple(getattr(axis.get_major_formatter(), "seq", ()) or ()),
-                    axis.label.get_text())
+            # the tick positions and the labels they get (by text, not by formatter
+            # object: a new ZoneView of the same layout then reuses the background,
+            # e.g. when a student goes back to the first geometry or unzooms)
+            locs = axis.get_majorticklocs()
+            return (tuple(locs), tuple(axis.get_major_formatter().format_ticks(locs)),
+                    axis.label.get_text(), axis.get_tick_params().get("length"))
 
-        fig = (tuple(self.fig.get_size_inches()), self.dpi, len(self.fig.axes),
+        axes = _shown(self.fig)
+        fig = (tuple(self.fig.get_size_inches()), self.dpi, len(axes),
                tuple(t.get_text() for t in self.fig.texts))
         return fig, tuple(
             (ax.get_position().bounds, ax.get_xlim(), ax.get_ylim(), ax.get_xscale(),
              ax.get_yscale(), ax.axison, axis_key(ax.xaxis), axis_key(ax.yaxis),
-             tuple(t.get_text() for t in self._titles(ax)))
-            for ax in self.fig.axes)
+             tuple(t.get_text() for t in self._titles(ax)), id(ax))
+            for ax in axes)
 
     def _contents(self) -> list:
         out = []
-        for ax in self.fig.axes:
+        for ax in _shown(self.fig):
             # spines are redrawn: images may cover them
             fixed = {ax.xaxis, ax.yaxis, ax.patch, *self._titles(ax)}
             arts = [a for a in ax.get_children() if a not in fixed and a.get_visible()]
@@ -303,7 +380,7 @@ class _BlitRenderer:
 
     def _static_boxes(self, renderer) -> list:
         """Each axes' static parts (contents hidden) in pixels, with a margin for antialiasing."""
-        return [ax.get_tightbbox(renderer).padded(3) for ax in self.fig.axes]
+        return [ax.get_tightbbox(renderer).padded(3) for ax in _shown(self.fig)]
 
     def _background(self, key: tuple) -> tuple:
         """A background for ``key``: a full draw, or, when only some axes changed and
@@ -354,8 +431,9 @@ class _BlitRenderer:
             x0, x1 = max(0, int(np.floor(r.x0))), min(w, int(np.ceil(r.x1)))
             y0, y1 = max(0, int(np.floor(h - r.y1))), min(h, int(np.ceil(h - r.y0)))
             buf[y0:y1, x0:x1] = face
+        axes = _shown(self.fig)
         for i in changed:
-            self.fig.axes[i].draw(renderer)
+            axes[i].draw(renderer)
         self.partial_draws += 1
         return self.canvas.copy_from_bbox(self.fig.bbox), boxes
 
@@ -450,6 +528,17 @@ class RangeExplorer(_App):
                  end: int | None = None, live: bool = True, figsize=(9.6, 6.4), dpi: float = 80,
                  strip_max: int = 512, window: str = "zone"):
         self.sources = _sources(zones)
+        if zone is not None:
+            if not isinstance(zone, str):
+                raise TypeError(f"zone must be a name (str), not {zone!r}")
+            if zone not in self.sources:
+                raise ValueError(f"zone={zone!r} is not one of {', '.join(self.sources)}")
+        start, end = check_opt_pfn("start", start), check_opt_pfn("end", end)
+        live = check_bool("live", live)
+        figsize = check_figsize(figsize)
+        dpi = check_real("dpi", dpi)
+        strip_max = check_int("strip_max", strip_max, 1)
+        window = check_choice("window", window, ("zone", "call"))
         self.strip_max = strip_max
         self.dpi = dpi
         self.renders = 0
@@ -515,12 +604,22 @@ class RangeExplorer(_App):
     def _safe(self, fn: Callable, *args, **kw) -> None:
         try:
             fn(*args, **kw)
+        except (TypeError, ValueError) as exc:   # refused input: the message names it
+            self.result_html.value = _message(str(exc))
+            self._sync_controls()
         except Exception as exc:  # a callback must never show a traceback
             self.result_html.value = _message(f"error: {type(exc).__name__}: {exc}")
+            self._sync_controls()
 
     def _on_slider(self, change) -> None:
-        if not self._guard:
-            self._safe(self.set_range, *change["new"])
+        if self._guard:
+            return
+        s, e = change["new"]
+        if s >= e:
+            # the two handles met: keep the range one step wide rather than empty
+            step = self.range_slider.step
+            s, e = (s, s + step) if s + step <= self.range_slider.max else (e - step, e)
+        self._safe(self.set_range, s, e)
 
     def _on_box(self, change) -> None:
         if not self._guard:
@@ -547,18 +646,28 @@ class RangeExplorer(_App):
 
     def set_geometry(self, geometry: Geometry | tuple[int, int]) -> None:
         """Look at the same pages under another geometry (``Geometry`` or
-        ``(max_order, pageblock_order)``), keeping the range; see :meth:`Zone.with_geometry`."""
-        try:
-            g = geometry if isinstance(geometry, Geometry) else Geometry(*geometry)
-        except (TypeError, ValueError) as exc:
-            self.result_html.value = _message(f"not a geometry: {geometry!r} ({exc})")
-            return
+        ``(max_order, pageblock_order)``), keeping the range; see :meth:`Zone.with_geometry`.
+
+        Bad input raises TypeError/ValueError naming the value (the app shows the
+        message) and changes nothing."""
+        if isinstance(geometry, Geometry):
+            g = geometry
+        elif isinstance(geometry, tuple | list) and len(geometry) == 2:
+            mo = check_int("geometry max_order", geometry[0])
+            pbo = check_int("geometry pageblock_order", geometry[1])
+            try:
+                g = Geometry(mo, pbo)
+            except (TypeError, ValueError) as exc:
+                raise self._refusal(ValueError, f"geometry={geometry!r} is not a geometry: "
+                                                f"{exc}") from None
+        else:
+            raise self._refusal(TypeError, f"geometry must be a Geometry or (max_order, "
+                                           f"pageblock_order), not {geometry!r}")
         src = self.sources[self.state["zone"]]
         try:
             src.zone(g)
         except ValueError as exc:
-            self.result_html.value = _message(f"this zone cannot take {g}: {exc}")
-            return
+            raise self._refusal(ValueError, f"geometry={g} does not fit this zone: {exc}") from None
         choices = [v for _, v in self.geometry_picker.options]
         self._guard = True
         try:
@@ -571,15 +680,22 @@ class RangeExplorer(_App):
         own = src.zone().geometry
         self.state["geometry"] = None if g == own else g
         self._last = None
+        self._set_steps()
         if self.state.get("start") is not None:
             self.set_range(self.state["start"], self.state["end"])
 
     def set_zone(self, name: str, *, start: int | None = None, end: int | None = None) -> None:
-        """Show the zone ``name`` (a key of the mapping) with a fresh range."""
+        """Show the zone ``name`` (a key of the mapping) with a fresh range.
+
+        The range defaults to the scenario's own request, else to the first
+        MAX_ORDER block of the zone (a neutral start, no exercise's answer).
+        An unknown name raises ValueError (the app shows the message)."""
+        if not isinstance(name, str):
+            raise self._refusal(TypeError, f"zone must be a name (str), not {name!r}")
         if name not in self.sources:
-            self.result_html.value = _message(f"unknown zone {name!r}; choose one of "
-                                              f"{', '.join(self.sources)}")
-            return
+            raise self._refusal(ValueError, f"unknown zone {name!r}; choose one of "
+                                            f"{', '.join(self.sources)}")
+        start, end = check_opt_pfn("start", start), check_opt_pfn("end", end)
         src = self.sources[name]
         z = src.zone()
         zs, ze = z.start_pfn, z.end_pfn
@@ -607,13 +723,27 @@ class RangeExplorer(_App):
         self.zoom_box.layout.display = None if z.spanned_pages > self.strip_max else "none"
         self.state = {"zone": name, "geometry": None, "start": None, "end": None, "message": None}
         self._last = None
+        self._set_steps()
         self.set_range(start, end)
+
+    def _set_steps(self) -> None:
+        """Slider and box steps: one PFN in small zones; one pageblock in large ones, so that
+        a key press or a pixel of drag moves the range by a meaningful amount."""
+        z = self.zone
+        step = 1 if z.spanned_pages <= SNAP_ABOVE else z.geometry.pageblock_nr_pages
+        self._guard = True
+        try:
+            for w in (self.range_slider, self.start_box, self.end_box):
+                w.step = step
+        finally:
+            self._guard = False
 
     def set_window(self, window: str) -> None:
         """Draw the whole zone (``"zone"``) or zoom on the call (``"call"``), and redraw."""
-        if window not in ("zone", "call"):
-            self.result_html.value = _message(f"window must be 'zone' or 'call', not {window!r}")
-            return
+        try:
+            check_choice("window", window, ("zone", "call"))
+        except ValueError as exc:
+            raise self._refusal(ValueError, str(exc)) from None
         self._guard = True
         try:
             self.zoom_box.value = window == "call"
@@ -623,23 +753,37 @@ class RangeExplorer(_App):
             self.view.window = window
             self.update(force=True)
 
-    def set_range(self, start, end) -> None:
-        """Ask for ``[start, end)``: clamped to the zone; start >= end is refused with a message."""
+    def set_range(self, start: int, end: int) -> None:
+        """Ask for ``[start, end)``: integers, clamped to the zone.
+
+        A float, string or bool raises TypeError and an empty range
+        (start >= end) ValueError, naming the values; the app shows the
+        message and keeps its range, slider and boxes as they were."""
         z = self.zone
         zs, ze = z.start_pfn, z.end_pfn
         try:
-            start, end = int(start), int(end)
-        except (TypeError, ValueError):
-            self._refuse(f"start and end must be integers, not {start!r} and {end!r}")
-            return
+            start, end = check_int("start", start), check_int("end", end)
+        except TypeError as exc:
+            raise self._refusal(TypeError, f"{exc}; start and end must be integers") from None
         cs, ce = min(max(start, zs), ze), min(max(end, zs), ze)
         if cs >= ce:
-            self._refuse(f"start ({start}) must be below end ({end}): the range [start, end) "
-                         f"is empty; the zone spans [{zs}, {ze})")
-            return
+            raise self._refusal(ValueError, f"start ({start}) must be below end ({end}): the range "
+                                            f"[start, end) is empty; the zone spans [{zs}, {ze})")
         note = None
         if (cs, ce) != (start, end):
             note = f"[{start}, {end}) clamped to the zone: [{cs}, {ce})"
+        self.state.update(start=cs, end=ce, message=note)
+        self._sync_controls()
+        if self.live_box.value:
+            self.update()
+        else:
+            self.result_html.value = _message("press Run (live update is off)")
+
+    def _sync_controls(self) -> None:
+        """Slider and boxes show the range in :attr:`state` (the one source of truth)."""
+        cs, ce = self.state.get("start"), self.state.get("end")
+        if cs is None:
+            return
         self._guard = True
         try:
             self.range_slider.value = (cs, ce)
@@ -647,11 +791,12 @@ class RangeExplorer(_App):
             self.end_box.value = ce
         finally:
             self._guard = False
-        self.state.update(start=cs, end=ce, message=note)
-        if self.live_box.value:
-            self.update()
-        else:
-            self.result_html.value = _message("press Run (live update is off)")
+
+    def _refusal(self, cls: type[Exception], text: str) -> Exception:
+        """Show ``text``, put the controls back on the current range, return the exception."""
+        self._refuse(text)
+        self._sync_controls()
+        return cls(text)
 
     def _refuse(self, text: str) -> None:
         self.state["message"] = text
@@ -681,13 +826,15 @@ class RangeExplorer(_App):
         head = ""
         if note:
             head = _message(note)
-        description = src.description
+        # what this request did, worked out from its result (never stale); the scenario's
+        # own prose only while the range is the one it was written for
+        description = describe_call(r)
         if g is not None:
-            # the scenario's description speaks of its own geometry: say this is another one
             head += (f'<div style="color:#555;font-size:12px">under {html.escape(_geometry_label(g))}'
                      f", not the zone's own geometry: the same pages, with free blocks and "
                      f"pageblocks regrouped (<code>Zone.with_geometry</code>)</div>")
-            description = ""
+        elif src.description and src.suggested() == (s, e):
+            description += f" About this scenario, at its starting request: {src.description}"
         self.result_html.value = head + _result_html(r, description, _replay_json(src, r, g))
         self._render()
 
@@ -709,6 +856,10 @@ def _event_overlays(trace, k: int, result: ContigResult) -> dict[str, Any]:
         ov["migrated"] = dict(e.fields.get("migrated") or {})
     if e.func == "reclaim_clean_pages_from_list":
         ov["reclaimed"] = list(e.fields.get("reclaimed") or [])
+    # pages an event changed without changing their kind (off the LRU, stuck): framed
+    touched = [p for key in ("isolated", "stuck") for p in (e.fields.get(key) or ())]
+    if touched:
+        ov["touched"] = touched
     if e.func == "set_migratetype_isolate" and e.fields.get("ret"):
         ov["failed"] = [f for f in isolation_failures(result) if f[0] == e.start_pfn]
     if e.func == "test_pages_isolated" and e.fields.get("ret") == "fail":
@@ -742,7 +893,15 @@ class StepPlayer(_App):
                  migratetype: int | None = None, interval: int = 1200, figsize=(9.6, 4.6),
                  dpi: float = 80, strip_max: int = 512, **options):
         self._replay_base: dict[str, Any] | None = None
+        start, end = check_opt_pfn("start", start), check_opt_pfn("end", end)
+        interval = check_int("interval", interval, 1)
+        figsize = check_figsize(figsize)
+        dpi = check_real("dpi", dpi)
+        strip_max = check_int("strip_max", strip_max, 1)
         if isinstance(source, ContigResult):
+            if start is not None or end is not None or migratetype is not None or options:
+                raise ValueError("start, end, migratetype and options go with a zone or a "
+                                 "scenario, not with a recorded result")
             r = source
         else:
             src = _Source(getattr(source, "name", "zone"), source)
@@ -780,7 +939,8 @@ class StepPlayer(_App):
                                     tooltip="previous event")
         self.next_button = ipw.Button(description="▶", layout=ipw.Layout(width="40px"),
                                     tooltip="next event")
-        self.why = ipw.HTML()
+        # a fixed height, so that the figure below does not jump when the text wraps
+        self.why = ipw.HTML(layout=ipw.Layout(height=WHY_HEIGHT, overflow="auto"))
         self.why.add_class("contig-why")
         self.out = ipw.Output()
         self.out.add_class("contig-plot")
@@ -822,12 +982,14 @@ class StepPlayer(_App):
         try:
             self.step_to(i)
         except Exception as exc:  # never a traceback from a slider
-            self.why.value = _message(f"error: {type(exc).__name__}: {exc}")
+            self.why.value = _message(f"{exc}" if isinstance(exc, TypeError | ValueError)
+                                      else f"error: {type(exc).__name__}: {exc}")
 
     def step_to(self, i: int) -> None:
-        """Show the zone right after event ``i`` (clamped to the trace)."""
+        """Show the zone right after event ``i``: an integer, clamped to the trace
+        (a float, string or bool raises TypeError and changes nothing)."""
         n = len(self.trace)
-        i = min(max(int(i), 0), n - 1)
+        i = min(max(check_int("step", i), 0), n - 1)
         self._guard = True
         try:
             self.slider.value = i

@@ -210,3 +210,67 @@ def exercise_all(page) -> list[str]:
         exercise_step_player(page, i)
         done.append(f"player {i}")
     return done
+
+
+# ------------------------------------------------------------------ latency (issue 13, section 4)
+_LATENCY_JS = """(root) => {
+  const s = {t0: null, t1: null, src: null};
+  root.__contigLatency = s;
+  const start = () => { s.t0 = performance.now(); s.t1 = null; };
+  for (const ev of ['keydown', 'mousedown', 'change']) root.addEventListener(ev, start, true);
+  const plot = root.querySelector('.contig-plot');
+  const img = () => { const i = plot.querySelector('img'); return i ? i.getAttribute('src') : null; };
+  s.src = img();
+  new MutationObserver(() => {
+    const now = img();
+    if (now !== s.src) {
+      s.src = now;
+      if (s.t0 !== null && s.t1 === null) s.t1 = performance.now();
+    }
+  }).observe(plot, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def _latency_once(box, act, timeout: float = 20) -> float:
+    """Seconds from the user's input event (keydown, mousedown, change) to the new picture."""
+    box.evaluate("(root) => { root.__contigLatency.t0 = null; root.__contigLatency.t1 = null; }")
+    act()
+    wait_until(lambda: box.evaluate("(root) => root.__contigLatency.t1 !== null"), timeout=timeout,
+               interval=0.01, message="no new picture after the input")
+    t0, t1 = box.evaluate("(root) => [root.__contigLatency.t0, root.__contigLatency.t1]")
+    return (t1 - t0) / 1000.0
+
+
+def measure_latency(page, control: str, i: int = 0, n: int = 8) -> list[float]:
+    """Key press (or choice, or click) to new picture in the i-th explorer, ``n`` times, in s.
+
+    ``control``: ``"slider"`` (the end handle, arrow right then left), ``"geometry"``
+    (another geometry, then the zone's own), ``"zoom"`` (tick, untick).  Timed in the
+    page itself: from the input event to the moment the Output's image changes.
+    """
+    import time
+
+    box = page.locator(f"{NOTEBOOK} .contig-explorer").nth(i)
+    box.scroll_into_view_if_needed()
+    box.evaluate(_LATENCY_JS)
+    out = []
+    for k in range(n):
+        if control == "slider":
+            handle, key, back = _pick_move(box.locator(".contig-range"))
+            handle.focus()
+            out.append(_latency_once(box, lambda h=handle, c=(key if k % 2 == 0 else back):
+                                     h.press(c)))
+            handle.blur()
+        elif control == "geometry":
+            select = box.locator(".contig-geometry select")
+            labels = select.locator("option").all_inner_texts()
+            other = next(j for j, lab in enumerate(labels) if j and "pageblock_order" in lab)
+            out.append(_latency_once(box, lambda sel=select, idx=(other if k % 2 == 0 else 0):
+                                     sel.select_option(index=idx)))
+        elif control == "zoom":
+            check = box.locator(".contig-zoom input[type=checkbox]")
+            out.append(_latency_once(box, check.check if k % 2 == 0 else check.uncheck))
+        else:
+            raise ValueError(f"control must be 'slider', 'geometry' or 'zoom', not {control!r}")
+        time.sleep(0.15)          # let the kernel go idle between inputs
+    return out
