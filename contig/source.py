@@ -146,6 +146,10 @@ FUNCTIONS: dict[str, SourceRef] = {
     "free_contig_range": _r(
         _PA, "free_contig_range", 6788,
         "drop one reference of each page, one page at a time, and warn about pages still in use"),
+    "bad_page": _r(
+        _PA, "bad_page", 400,
+        "a page freed while it still has a mapping, PG_lru or PG_reserved is reported "
+        "(\"Bad page state\") and kept out of the free lists (from free_pages_check(), line 737)"),
     "drain_all_pages": _r(
         _PA, "drain_all_pages", 1940,
         "every CPU gives the free pages on its per-CPU lists for the zone back to the buddy "

@@ -16,7 +16,6 @@ instead predicts only runs 01-03.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -96,12 +95,3 @@ def test_zero_flag_pages_read_as_kernel_pages_miss_runs_04_and_05(nodes):
     hits = [predict_picks(nodes(r, "kernel"), GIGANTIC_NR_PAGES, _run(r)["count"]) == _run(r)["picks"]
             for r in RUNS]
     assert hits == [True, True, True, False, False]
-
-
-def test_prediction_speed(nodes):
-    """Target: a whole 6.5M-PFN node in at most 1 s (measured 0.2-0.6 s on the development
-    machine, shared by several jobs); the bound here is loose so a busy CI box does not fail."""
-    node = nodes(RUNS[4])
-    t = time.perf_counter()
-    predict_picks(node, GIGANTIC_NR_PAGES, 6)
-    assert time.perf_counter() - t < 5.0
