@@ -81,7 +81,7 @@ def test_attempts_say_why_and_a_taken_range_becomes_hugetlb():
     n = node(("Normal", 0, "MPM....." + "........", None))
     a = attempts(n, 8, 2)
     assert [(x.request, x.pfn, x.ret) for x in a] == [(1, 0, -16), (1, 8, 0), (2, 0, -12), (2, 8, None)]
-    assert "pinned page" in a[0].why and "PageHuge" in a[3].why
+    assert "test_pages_isolated" in a[0].why and "PageHuge" in a[3].why
     assert n.zones[0].to_map() == "MPM....." + "........"    # attempts() works on a copy
 
 
