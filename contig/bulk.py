@@ -72,14 +72,86 @@ import numpy as np
 from .buddy import _add_free, _del_free
 from .freelist import list_add_tail, list_del_many, list_splice_head
 from .mapfmt import aligned_blocks
-from .zone import FREE, PAGEVEC_SIZE, PCP, PG_LRU, PVEC, MigrateType, Zone
+from .zone import FREE, NR_MIGRATETYPES, PAGEVEC_SIZE, PCP, PG_LRU, PVEC, MigrateType, Zone
 
-__all__ = ["bulk_alloc_targets", "bulk_free_isolated", "bulk_pagevec_add", "movable_stream",
-           "pageblocks_free_ok"]
+__all__ = ["bulk_alloc_targets", "bulk_free_isolated", "bulk_move_freepages", "bulk_pagevec_add",
+           "movable_stream", "pageblocks_free_ok"]
 
 ISOLATE = int(MigrateType.ISOLATE)
 MOVABLE = int(MigrateType.MOVABLE)
 CMA = int(MigrateType.CMA)
+
+
+def _unlink_free_heads(z: Zone, heads: np.ndarray, keep_order: bool = False) -> None:
+    """Take the free blocks headed by ``heads`` (indices, any lists) off their lists.
+
+    The same links as ``list_del()`` of each: a list losing every member is
+    reset to empty at once; the others go through
+    :func:`contig.freelist.list_del_many`.  Unless ``keep_order``, the
+    blocks stop being PageBuddy and ``nr_free`` drops.
+    """
+    if heads.size == 0:
+        return
+    g = z.geometry
+    nkeys = g.max_order * NR_MIGRATETYPES
+    orders = z.order[heads].astype(np.int64)
+    key = orders * NR_MIGRATETYPES + z.mtype[heads]
+    removed = np.bincount(key, minlength=nkeys)
+    allh = np.flatnonzero(z.order >= 0)
+    total = np.bincount(z.order[allh].astype(np.int64) * NR_MIGRATETYPES + z.mtype[allh],
+                        minlength=nkeys)
+    whole = (removed == total) & (removed > 0)
+    wk = whole[key]
+    rest = heads[~wk]
+    if rest.size:
+        list_del_many(z, rest)
+    if wk.any():
+        sents = z.spanned_pages + np.flatnonzero(whole)
+        z.next[sents] = sents
+        z.prev[sents] = sents
+        gone = heads[wk]
+        z.next[gone] = -1
+        z.prev[gone] = -1
+        z.touch_many(gone)
+        z.touch_many(sents)
+    if not keep_order:
+        z.nr_free[:] -= np.bincount(orders, minlength=g.max_order)[: g.max_order]
+        z.order[heads] = -1
+        z.touch_many(heads)
+
+
+def bulk_move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:
+    """move_freepages() of ``[start_pfn, end_pfn]`` (inclusive), vectorised; returns pages moved.
+
+    The same lists as ``list_move()`` of each free block head in ascending
+    PFN order (what move_freepages_block() does block after block): each
+    target list ends up as the moved heads in descending PFN order, then what
+    it held before.  Like :func:`contig.buddy.move_freepages`, records the
+    change of pages on non-Isolate lists in ``nr_free_drift`` and leaves
+    NR_FREE_PAGES to the caller.
+    """
+    s = z.start_pfn
+    lo = max(start_pfn, s) - s
+    hi = min(end_pfn, z.end_pfn - 1) - s
+    if hi < lo:
+        return 0
+    mt = int(migratetype)
+    orders = z.order[lo:hi + 1]
+    idx = lo + np.flatnonzero(orders >= 0)
+    if idx.size == 0:
+        return 0
+    o = z.order[idx].astype(np.int64)
+    sizes = 1 << o
+    old = z.mtype[idx]
+    listed = (int(sizes.sum()) if mt != ISOLATE else 0) - int(sizes[old != ISOLATE].sum())
+    _unlink_free_heads(z, idx, keep_order=True)
+    srt = np.argsort(-idx, kind="stable")       # descending PFN, then grouped by order
+    for k in np.unique(o).tolist():
+        seq = idx[srt][o[srt] == k]
+        list_splice_head(z, z.free_sentinel(k, mt), seq)
+    z.mtype[idx] = mt
+    z.nr_free_drift += listed
+    return int(sizes.sum())
 
 
 def _pcp_movable(z: Zone) -> list[int]:
@@ -140,13 +212,7 @@ def _take_stream(z: Zone, count: int) -> tuple[np.ndarray, np.ndarray]:
     mts = np.array([b[2] for b in blocks], dtype=np.uint8)
     sizes = 1 << orders
     used = int(sizes.sum()) - count          # pages of the last block not handed out
-    whole = idx[:-1] if used else idx
-    if whole.size:
-        list_del_many(z, whole)
-        z.nr_free[:] -= np.bincount(orders[: whole.size], minlength=z.geometry.max_order)[
-            : z.geometry.max_order]
-        z.order[whole] = -1
-        z.touch_many(whole)
+    _unlink_free_heads(z, idx[:-1] if used else idx)
     if used:
         i, k, mt = int(idx[-1]), int(orders[-1]), int(mts[-1])
         _del_free(z, i)
@@ -301,15 +367,16 @@ def bulk_free_isolated(z: Zone, pfns: np.ndarray) -> None:
     pages of each block are cut afresh into the unique partition with no
     two free buddies (capped at pageblock order).
     """
-    idx = np.unique(np.asarray(pfns, dtype=np.int64) - z.start_pfn)
+    idx = np.asarray(pfns, dtype=np.int64) - z.start_pfn     # distinct pages
     if idx.size == 0:
         return
     s = z.start_pfn
     g = z.geometry
     pbo, pbn = g.pageblock_order, g.pageblock_nr_pages
     cap = min(g.max_order - 1, pbo)
-    blocks = np.unique((idx + s) >> pbo) - (s >> pbo)
-    b0, b1 = int(blocks[0]), int(blocks[-1]) + 1
+    bi = ((idx + s) >> pbo) - (s >> pbo)
+    b0, b1 = int(bi.min()), int(bi.max()) + 1
+    blocks = b0 + np.flatnonzero(np.bincount(bi - b0, minlength=b1 - b0))
     good = pageblocks_free_ok(z, b0, b1)
     if not good[blocks - b0].all():
         raise AssertionError("bulk_free_isolated: a pageblock breaks the preconditions")
@@ -319,11 +386,7 @@ def bulk_free_isolated(z: Zone, pfns: np.ndarray) -> None:
     inblk.reshape(-1, pbn)[blocks - b0] = True
     orders = z.order[lo:hi]
     heads = np.flatnonzero((orders >= 0) & inblk)
-    o = orders[heads].astype(np.int64)
-    if heads.size:
-        list_del_many(z, lo + heads)
-        z.nr_free[:] -= np.bincount(o, minlength=g.max_order)[: g.max_order]
-        z.order[lo + heads] = -1
+    _unlink_free_heads(z, lo + heads)
     z.kind[idx] = FREE
     z.count[idx] = 0
     z.flags[idx] = 0

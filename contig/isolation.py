@@ -23,7 +23,7 @@ import errno
 
 import numpy as np
 
-from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages, move_freepages_block
+from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages_block
 from .pcp import __free_pages, drain_all_pages
 from .trace import emit
 from .zone import HOLE, PG_HEAD, PG_LRU, MigrateType, Zone
@@ -299,6 +299,8 @@ def _easy_run(z: Zone, pfn: int, end_pfn: int, isolate: bool) -> int:
 
 def _isolate_run(z: Zone, pfn: int, end: int) -> None:
     """set_migratetype_isolate() on every block of [pfn, end) at once (see start_isolate_page_range)."""
+    from .bulk import bulk_move_freepages
+
     pbn = z.geometry.pageblock_nr_pages
     b0, b1 = z.block_index(pfn), z.block_index(end - 1) + 1
     old = z.pb[b0:b1].copy()
@@ -308,7 +310,7 @@ def _isolate_run(z: Zone, pfn: int, end: int) -> None:
     hblk = heads // pbn
     sizes = 1 << orders[heads].astype(np.int64)
     cma_pages = int(sizes[old[hblk] == MigrateType.CMA].sum())
-    n = move_freepages(z, pfn, end - 1, ISOLATE)
+    n = bulk_move_freepages(z, pfn, end - 1, ISOLATE)
     mod_zone_freepage_state(z, -n, MigrateType.MOVABLE)
     z.pb[b0:b1] = ISOLATE
     z._pb_dirty = True
@@ -321,8 +323,10 @@ def _isolate_run(z: Zone, pfn: int, end: int) -> None:
 
 def _unisolate_run(z: Zone, pfn: int, end: int, migratetype: int) -> None:
     """unset_migratetype_isolate() on every block of [pfn, end) at once (no large free block)."""
+    from .bulk import bulk_move_freepages
+
     b0, b1 = z.block_index(pfn), z.block_index(end - 1) + 1
-    n = move_freepages(z, pfn, end - 1, migratetype)
+    n = bulk_move_freepages(z, pfn, end - 1, migratetype)
     mod_zone_freepage_state(z, n, migratetype)
     z.pb[b0:b1] = int(migratetype)
     z._pb_dirty = True

@@ -323,18 +323,11 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int,
     the PFN the next scan starts at and the number of batches done (each
     one check of the loop), or None having changed nothing.
     """
-    from .bulk import (
-        bulk_alloc_targets,
-        bulk_free_isolated,
-        bulk_pagevec_add,
-        movable_stream,
-        pageblocks_free_ok,
-    )
+    from .bulk import bulk_alloc_targets, bulk_free_isolated, bulk_pagevec_add
 
     z = cc.zone
     s = z.start_pfn
     g = z.geometry
-    pbo = g.pageblock_order
     CM = COMPACT_CLUSTER_MAX
     if cc.migratepages or int(z.next[z.pvec_sentinel]) != z.pvec_sentinel:
         return None
@@ -343,61 +336,23 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int,
     lo, hi = start - s, end - s
     cand, valid = _scan_batches(z, start, end)
     nbatch = -(-cand.size // CM)
-    m = nbatch if max_batches is None else min(nbatch, max_batches)
-    if m == 0:
-        return None
-    # 2. busy pages: the first batch holding one is done page by page
-    if cc.busy_pfns:
-        busy = np.fromiter(cc.busy_pfns, dtype=np.int64) - start
-        pos = np.flatnonzero(np.isin(cand[: m * CM], busy))
-        if pos.size:
-            m = min(m, int(pos[0]) // CM)
-    # 4. every page freed must go to a pageblock fit for a late free
-    b0 = (start >> pbo) - (s >> pbo)
-    b1 = ((end - 1) >> pbo) - (s >> pbo) + 1
-    okb = pageblocks_free_ok(z, b0, b1)
-    srcblk = ((start + cand[: m * CM]) >> pbo) - (s >> pbo) - b0
-    bad = np.flatnonzero(~okb[srcblk])
-    if bad.size:
-        m = min(m, int(bad[0]) // CM)
-    if m == 0:
-        return None
-    # 3. targets: only refills the MOVABLE/CMA lists serve whole
-    kind = z.kind[lo:hi]
-    mover = kind[cand[: m * CM]] != ord("F")
-    cum = np.cumsum(mover)
-    ends = np.minimum(np.arange(1, m + 1) * CM, cand.size) - 1
-    per_batch = cum[ends]                       # movers up to the end of each batch
-    have = min(len(_pcp_list(z)), int(per_batch[-1]))
-    _pages, _blocks, total = movable_stream(z, 0)
-    servable = have + (total // z.pcp_batch) * z.pcp_batch
-    m = min(m, int(np.searchsorted(per_batch, servable, side="right")))
-    if m == 0:
-        return None
-    # 1. no target inside the range
-    n_move = int(per_batch[m - 1])
-    pcp_pages = np.asarray(_pcp_list(z)[:n_move], dtype=np.int64)
-    stream, _blocks, _ = movable_stream(z, n_move - pcp_pages.size)
-    tgt = np.concatenate([pcp_pages, stream])
-    inr = np.flatnonzero((tgt >= lo) & (tgt < hi))
-    if inr.size:
-        first_mover = int(inr[0])             # index among the movers
-        mb = int(np.searchsorted(per_batch, first_mover, side="right"))
-        m = min(m, mb)
-        if m == 0:
-            return None
-        n_move = int(per_batch[m - 1])
-
-    # ---- do the m batches
+    m = _prefix_batches(cc, start, end, cand, nbatch if max_batches is None else min(nbatch, max_batches))
     k = min(m * CM, cand.size)
     sel = cand[:k]
-    # a full last batch stops after its last page; a short one scanned to the end
-    resume = int(sel[-1]) + 1 if k == m * CM else hi - lo
-    # what the scan passed over, for the narration
     L = hi - lo
+    # a full last batch stops after its last page; a short one scanned to the end
+    resume = (int(sel[-1]) + 1 if k == m * CM else L) if m else 0
+    loops = m
+    if m == nbatch and resume < L and (max_batches is None or max_batches > m):
+        resume = L          # and the scan after the last batch, which finds nothing
+        loops += 1
+    if loops == 0:
+        return None
+    # what the scan passed over, for the narration
     scanned = valid.copy()
     scanned[resume:] = False
     flags = z.flags[lo:hi]
+    kind = z.kind[lo:hi]
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
     pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1)
@@ -415,7 +370,7 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int,
     seg = seg[scanned[seg] & ((flags[seg] & PG_TAIL) != 0)]
     heads = np.flatnonzero(scanned & ((flags & PG_HEAD) != 0))
     cc.skipped["compound"].extend((start + np.union1d(heads, seg)).tolist())
-    cc.batches += m
+    cc.batches += loops
     # isolate them all: a reference each, off the LRU
     idx = lo + sel
     z.count[idx] += 1
@@ -452,7 +407,57 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int,
         freed.append(bulk_pagevec_add(z, adds))
     bulk_free_isolated(z, np.concatenate(freed))
     cc.nr_migratepages = 0
-    return start + resume, m
+    return start + resume, loops
+
+
+def _prefix_batches(cc: CompactControl, start: int, end: int, cand: np.ndarray, m: int) -> int:
+    """How many of the first ``m`` batches of ``cand`` the bulk path may do (conditions: contig.bulk)."""
+    from .bulk import movable_stream, pageblocks_free_ok
+
+    z = cc.zone
+    s = z.start_pfn
+    pbo = z.geometry.pageblock_order
+    CM = COMPACT_CLUSTER_MAX
+    lo, hi = start - s, end - s
+    if m == 0:
+        return 0
+    # 2. busy pages: the first batch holding one is done page by page
+    if cc.busy_pfns:
+        busy = np.fromiter(cc.busy_pfns, dtype=np.int64) - start
+        pos = np.flatnonzero(np.isin(cand[: m * CM], busy))
+        if pos.size:
+            m = min(m, int(pos[0]) // CM)
+    # 4. every page freed must go to a pageblock fit for a late free
+    b0 = (start >> pbo) - (s >> pbo)
+    b1 = ((end - 1) >> pbo) - (s >> pbo) + 1
+    okb = pageblocks_free_ok(z, b0, b1)
+    srcblk = ((start + cand[: m * CM]) >> pbo) - (s >> pbo) - b0
+    bad = np.flatnonzero(~okb[srcblk])
+    if bad.size:
+        m = min(m, int(bad[0]) // CM)
+    if m == 0:
+        return 0
+    # 3. targets: only refills the MOVABLE/CMA lists serve whole
+    mover = z.kind[lo:hi][cand[: m * CM]] != ord("F")
+    cum = np.cumsum(mover)
+    ends = np.minimum(np.arange(1, m + 1) * CM, cand.size) - 1
+    per_batch = cum[ends]                       # movers up to the end of each batch
+    pcp = _pcp_list(z)
+    have = min(len(pcp), int(per_batch[-1]))
+    _pages, _blocks, total = movable_stream(z, 0)
+    servable = have + (total // z.pcp_batch) * z.pcp_batch
+    m = min(m, int(np.searchsorted(per_batch, servable, side="right")))
+    if m == 0:
+        return 0
+    # 1. no target inside the range
+    n_move = int(per_batch[m - 1])
+    pcp_pages = np.asarray(pcp[:n_move], dtype=np.int64)
+    stream, _blocks, _ = movable_stream(z, n_move - pcp_pages.size)
+    tgt = np.concatenate([pcp_pages, stream])
+    inr = np.flatnonzero((tgt >= lo) & (tgt < hi))
+    if inr.size:
+        m = min(m, int(np.searchsorted(per_batch, int(inr[0]), side="right")))
+    return m
 
 
 def _pcp_list(z: Zone) -> list[int]:
