@@ -146,7 +146,7 @@ def bulk_move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int)
     listed = (int(sizes.sum()) if mt != ISOLATE else 0) - int(sizes[old != ISOLATE].sum())
     _unlink_free_heads(z, idx, keep_order=True)
     srt = np.argsort(-idx, kind="stable")       # descending PFN, then grouped by order
-    for k in np.unique(o).tolist():
+    for k in np.flatnonzero(np.bincount(o)).tolist():
         seq = idx[srt][o[srt] == k]
         list_splice_head(z, z.free_sentinel(k, mt), seq)
     z.mtype[idx] = mt
@@ -350,11 +350,13 @@ def pageblocks_free_ok(z: Zone, b0: int, b1: int) -> np.ndarray:
     out = ok.copy()
     out[hblk[bad]] = False
     # every free page of a block is covered by a free block headed in it
-    sizes = np.bincount(hblk, weights=(1 << o), minlength=nb)[:nb]
-    fr = np.zeros(nb, dtype=np.int64)
-    kf = (z.kind[lo_c:hi_c] == FREE)
-    fr += np.bincount((np.arange(lo_c, hi_c) - lo) >> pbo, weights=kf, minlength=nb)[:nb].astype(np.int64)
-    out &= sizes.astype(np.int64) == fr
+    sizes = np.bincount(hblk, weights=(1 << o), minlength=nb)[:nb].astype(np.int64)
+    kf = z.kind[lo_c:hi_c] == FREE
+    if lo_c == lo and hi_c == hi:
+        fr = np.count_nonzero(kf.reshape(nb, pbn), axis=1)
+    else:
+        fr = np.bincount((np.arange(lo_c, hi_c) - lo) >> pbo, weights=kf, minlength=nb)[:nb]
+    out &= sizes == fr.astype(np.int64)
     return out
 
 

@@ -325,8 +325,8 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
         stage(z, "undo")
         undo_isolate_page_range(z, iso_start, iso_end, mt, bulk=cc.bulk)
         res.ret = ret
-        res.migrated = dict(cc.migrated)
-        res.reclaimed = list(cc.reclaimed)
+        res.migrated = cc.migrated       # cc ends here: no copy needed
+        res.reclaimed = cc.reclaimed
         res.skipped = {k: list(v) for k, v in cc.skipped.items() if v}
         stage(z, "done")
         emit(z, "alloc_contig_range", start, end,

@@ -262,8 +262,9 @@ def _blocks_with_pages(z: Zone, start_pfn: int, end_pfn: int) -> int:
     if hi <= lo:
         return 0
     valid = z.kind[lo - z.start_pfn:hi - z.start_pfn] != HOLE
-    blk = (np.arange(lo, hi) - (start_pfn - start_pfn % pbn)) // pbn
-    return int(np.unique(blk[valid]).size)
+    # first offset of each pageblock piece inside [lo, hi)
+    firsts = np.concatenate(([0], np.arange(pbn - lo % pbn, hi - lo, pbn, dtype=np.int64)))
+    return int(np.count_nonzero(np.logical_or.reduceat(valid, firsts)))
 
 
 def _easy_run(z: Zone, pfn: int, end_pfn: int, isolate: bool) -> int:

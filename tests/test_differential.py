@@ -158,6 +158,56 @@ def test_bulk_path_is_taken_on_a_plain_zone():
     assert seen and seen[-1] is not None and seen[-1][1] >= 8   # batches done in bulk
 
 
+def _plain_zone(free_after: int = 2048) -> tuple[Zone, list[int]]:
+    rng = np.random.default_rng(7)
+    k = np.full(2048 + free_after, ord("."), np.uint8)
+    movable = np.sort(rng.choice(np.arange(1024, 2048), 320, replace=False))
+    k[movable] = ord("M")
+    return Zone.from_arrays(k, geometry=G), movable.tolist()
+
+
+@pytest.mark.parametrize("how", ["busy", "signal", "targets"])
+def test_bulk_prefix_then_page_by_page(how):
+    """The bulk path does some batches, the page-by-page loop the rest: same zone and result."""
+    import contig.contig as m
+    kw: dict = {}
+    if how == "busy":
+        z, movable = _plain_zone()
+        kw["busy_pfns"] = [movable[5 * 32 + 3]]        # in the 6th batch
+        want = 5
+    elif how == "signal":
+        z, movable = _plain_zone()
+        kw["fatal_signal_at"] = 4
+        want = 3
+    else:
+        # too few free pages outside the range: 300 for 320 pages to move
+        z, movable = _plain_zone(free_after=100)
+        k = z.kinds().copy()
+        k[:1024] = ord("U")
+        k[np.random.default_rng(8).choice(1024, 200, replace=False)] = ord(".")
+        z = Zone.from_arrays(k, geometry=G, blocks="U" * 256 + "M" * 281)
+        want = None
+    seen = []
+    orig = m._migrate_range_bulk
+
+    def spy(*args, **kwargs):
+        r = orig(*args, **kwargs)
+        seen.append(r)
+        return r
+    m._migrate_range_bulk = spy
+    try:
+        ra, _rb, _a, _b = both_ways(z, 1024, 2048, **kw)
+    finally:
+        m._migrate_range_bulk = orig
+    assert seen[-1] is not None
+    done = seen[-1][1]
+    if want is not None:
+        assert done == want
+    else:
+        assert 0 < done < 10
+    assert ra.ret != 0
+
+
 # ------------------------------------------------------------------ random zones
 GEOMETRIES = [Geometry(4, 2), Geometry(3, 2), Geometry(3, 1), Geometry(5, 3), Geometry(2, 1),
               Geometry(4, 0)]
