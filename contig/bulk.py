@@ -2,7 +2,7 @@
 
 The kernel migrates a batch page by page: allocate a target, copy, put the
 old and the new page into the LRU pagevec, which frees the old pages when it
-fills up.  Done page by page in Python that costs about 60 us a page; a
+fills up.  Done page by page in Python that costs about 30 us of CPU a page; a
 1 GiB range with 100,000 pages to move would take seconds.  The bulk path
 (``alloc_contig_range(..., bulk=True)``) computes a *prefix* of the
 migration batches with a few numpy operations, then hands over to the

@@ -319,9 +319,11 @@ def _migrate_range_bulk(cc: CompactControl, start: int, end: int,
     per-CPU refill, no target inside the range, every pageblock that gets a
     page freed fit for a late free (:func:`contig.bulk.pageblocks_free_ok`).
     At most ``max_batches`` batches (the fatal signal comes after).  The
-    pages freed are put on the Isolate lists when the prefix ends.  Returns
-    the PFN the next scan starts at and the number of batches done (each
-    one check of the loop), or None having changed nothing.
+    pages freed are put on the Isolate lists when the prefix ends.  When
+    every batch is done, so is the scan after a full last batch, which finds
+    nothing.  Returns the PFN the next scan starts at and the number of
+    loop iterations done (one per batch, one for that last scan: each one
+    check for a fatal signal), or None having changed nothing.
     """
     from .bulk import bulk_alloc_targets, bulk_free_isolated, bulk_pagevec_add
 
