@@ -286,8 +286,10 @@ def _scan_batches(z: Zone, start: int, end: int) -> tuple[np.ndarray, np.ndarray
     valid = np.repeat(wvalid, wb - wa)
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
-    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1)
-    cand = np.flatnonzero(lru & ~compound & ~pinned & valid)
+    count = z.count[lo:hi]
+    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (count > 1)
+    # (a page with no reference left on the LRU is not taken: get_page_unless_zero())
+    cand = np.flatnonzero(lru & ~compound & ~pinned & valid & (count > 0))
     k0 = 0
     while True:
         last = np.arange(COMPACT_CLUSTER_MAX * (k0 + 1) - 1, cand.size, COMPACT_CLUSTER_MAX)
