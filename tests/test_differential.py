@@ -251,7 +251,7 @@ def cases(draw):
     return z, s, e, kw
 
 
-@settings(max_examples=400, derandomize=True, deadline=None,
+@settings(max_examples=800, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=cases())
 def test_bulk_equals_page_by_page_on_random_zones(case):
@@ -288,7 +288,7 @@ def busy_cases(draw):
     return z, s, e, kw
 
 
-@settings(max_examples=150, derandomize=True, deadline=None,
+@settings(max_examples=300, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=busy_cases())
 def test_bulk_equals_page_by_page_with_many_batches(case):
