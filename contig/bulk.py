@@ -2,32 +2,67 @@
 
 The kernel migrates a batch page by page: allocate a target, copy, put the
 old and the new page into the LRU pagevec, which frees the old pages when it
-fills up.  Done page by page in Python that costs about 80 us a page; a
-1 GiB range with 100,000 pages to move would take seconds.  These functions
-produce the same result in a few numpy operations per batch.
+fills up.  Done page by page in Python that costs about 30 us of CPU a page; a
+1 GiB range with 100,000 pages to move would take seconds.  The bulk path
+(``alloc_contig_range(..., bulk=True)``) computes a *prefix* of the
+migration batches with a few numpy operations, then hands over to the
+page-by-page loop (:func:`contig.contig.__alloc_contig_migrate_range`) at a
+batch boundary, in exactly the state the kernel would be in there.
 
-Why the result is the same (tested against the page-by-page path on random
-zones, ``tests/test_bulk.py``):
+What is claimed: the final zone (every per-PFN array, every list in its
+order, every counter including ``nr_free_drift``) and the result (``ret``,
+``log``, ``migrated`` with its order, ``reclaimed``, ``skipped``) are those
+of the page-by-page path.  ``tests/test_differential.py`` checks it on
+random zones with unaligned ends, holes, every map letter, pre-isolated
+blocks, per-CPU settings, busy pages and fatal signals.
 
-* Order-0 MOVABLE allocations from the buddy lists follow a fixed pattern:
-  ``__rmqueue_smallest()`` empties the lowest non-empty order first, and a
-  split block's halves go to the head of lists that were empty, so each
-  block is handed out whole, in ascending PFN order, blocks in list order,
-  orders ascending; after a partial block the leftover halves are the only
-  blocks of their orders.  MOVABLE lists first, then CMA (as ``__rmqueue()``
-  does for MOVABLE requests); when both run out the caller uses the
-  page-by-page path, which knows about stealing.
-* Pages freed into an isolated pageblock only merge with free blocks of that
-  pageblock, which all sit on Isolate lists, and nothing is ever allocated
-  from Isolate lists.  So the frees can be done after the allocations, and
-  in any order: a buddy allocator that always merges ends with the unique
-  partition in which no two buddies are free (capped at pageblock order),
-  whatever the order of frees.  Only the order of blocks *on the Isolate
-  lists* differs from the page-by-page path; undo_isolate_page_range() moves
-  those blocks back in PFN order, so the final zone is identical.
+Why it is the same.  :func:`contig.migrate._migrate_range_bulk` runs only the
+batches for which all of the following hold, and stops the prefix before the
+first batch that breaks one:
 
-Where a precondition does not hold (a free block of the pageblock on another
-list, two unmerged buddies), the page-by-page path is used for that part.
+1. *The scan.*  The batches are the kernel's: candidates (LRU, not compound,
+   not pinned) in windows that ``pageblock_pfn_to_page()`` accepts, 32 a
+   batch; a batch that ends inside a window resumes at the next PFN, and the
+   window that resumes on a hole is skipped (issue 12, CE4).  Nothing a
+   batch does changes what a later scan sees, because no migration target
+   lies inside ``[start, end)`` (checked, CE2) and freeing a page changes
+   only that page and free blocks.
+2. *No retries.*  No page of the batch is busy (a busy page makes
+   ``migrate_pages()`` retry and allocate again), and no fatal signal is due.
+3. *Targets.*  ``buffered_rmqueue()`` takes the per-CPU Movable list head
+   first and refills it with ``pcp->batch`` calls of ``__rmqueue()``.  Only
+   refills that the MOVABLE and CMA free lists can serve whole are done
+   here (otherwise ``__rmqueue()`` falls back and steals, CE1).  Such
+   order-0 allocations follow a fixed pattern: ``__rmqueue_smallest()``
+   empties the lowest non-empty order first, and a split block's halves go
+   to the head of lists that were empty, so each block is handed out whole,
+   in ascending PFN order, blocks in list order, orders ascending, MOVABLE
+   before CMA; the leftover halves of a partly used block are the only
+   blocks of their orders (:func:`bulk_alloc_targets`).
+4. *Freeing later is the same as freeing now.*  The old pages and dropped
+   page cache are freed when the prefix ends rather than at each pagevec
+   flush.  Every pageblock holding such a page is isolated, lies wholly in
+   the zone, and all its free blocks sit on Isolate lists, at most
+   pageblock order, with no two free buddies unmerged (checked per block,
+   :func:`pageblocks_free_ok`; CE3, CE5 and the unaligned zone ends break
+   it).  Then (a) such frees merge only with free blocks of their own
+   pageblock, which no allocation touches (nothing is allocated from
+   Isolate lists) and which change no counter (pages freed as ISOLATE are
+   not counted in NR_FREE_PAGES, buddies on Isolate lists carry no drift);
+   (b) whatever the order of frees, merging ends in the unique partition in
+   which no two buddies are free (capped at pageblock order); (c) only the
+   order of these blocks *on the Isolate lists* differs from the kernel's,
+   and ``undo_isolate_page_range()`` takes every one of them off (each
+   block is whole in the zone, so ``move_freepages_block()`` moves all of
+   its free blocks, in PFN order); list deletions keep the relative order
+   of every other entry.  So the final zone is identical.
+
+The pagevec additions are one stream too (:func:`bulk_pagevec_add`): the old
+page and its target go in, in migration order; a full pagevec is flushed
+before the next page goes in, and the flush frees the old pages.
+
+Isolation and its undo (:mod:`contig.isolation`) do runs of whole plain
+pageblocks at once; see ``_easy_run`` there.
 """
 
 from __future__ import annotations
@@ -35,127 +70,207 @@ from __future__ import annotations
 import numpy as np
 
 from .buddy import _add_free, _del_free
-from .freelist import (
-    list_add_tail,
-    list_del_many,
-    list_empty,
-    list_first,
-    list_splice_head,
-)
+from .freelist import list_add_tail, list_del_many, list_splice_head
 from .mapfmt import aligned_blocks
-from .pcp import free_hot_cold_page
-from .zone import FREE, PAGEVEC_SIZE, PCP, PG_LRU, PVEC, MigrateType, Zone
+from .zone import FREE, NR_MIGRATETYPES, PAGEVEC_SIZE, PCP, PG_LRU, PVEC, MigrateType, Zone
 
-__all__ = ["available_movable", "bulk_alloc_targets", "bulk_free_isolated", "bulk_pagevec_add"]
+__all__ = ["bulk_alloc_targets", "bulk_free_isolated", "bulk_move_freepages", "bulk_pagevec_add",
+           "movable_stream", "pageblocks_free_ok"]
 
 ISOLATE = int(MigrateType.ISOLATE)
 MOVABLE = int(MigrateType.MOVABLE)
 CMA = int(MigrateType.CMA)
 
 
-def available_movable(z: Zone, need: int) -> bool:
-    """True if the per-CPU Movable list plus the MOVABLE and CMA free lists hold ``need`` pages.
+def _unlink_free_heads(z: Zone, heads: np.ndarray, keep_order: bool = False) -> None:
+    """Take the free blocks headed by ``heads`` (indices, any lists) off their lists.
 
-    Walks only as many list entries as it takes.
+    The same links as ``list_del()`` of each: a list losing every member is
+    reset to empty at once; the others go through
+    :func:`contig.freelist.list_del_many`.  Unless ``keep_order``, the
+    blocks stop being PageBuddy and ``nr_free`` drops.
     """
-    have = 0
+    if heads.size == 0:
+        return
+    g = z.geometry
+    nkeys = g.max_order * NR_MIGRATETYPES
+    orders = z.order[heads].astype(np.int64)
+    key = orders * NR_MIGRATETYPES + z.mtype[heads]
+    removed = np.bincount(key, minlength=nkeys)
+    allh = np.flatnonzero(z.order >= 0)
+    total = np.bincount(z.order[allh].astype(np.int64) * NR_MIGRATETYPES + z.mtype[allh],
+                        minlength=nkeys)
+    whole = (removed == total) & (removed > 0)
+    wk = whole[key]
+    rest = heads[~wk]
+    if rest.size:
+        list_del_many(z, rest)
+    if wk.any():
+        sents = z.spanned_pages + np.flatnonzero(whole)
+        z.next[sents] = sents
+        z.prev[sents] = sents
+        gone = heads[wk]
+        z.next[gone] = -1
+        z.prev[gone] = -1
+        z.touch_many(gone)
+        z.touch_many(sents)
+    if not keep_order:
+        z.nr_free[:] -= np.bincount(orders, minlength=g.max_order)[: g.max_order]
+        z.order[heads] = -1
+        z.touch_many(heads)
+
+
+def bulk_move_freepages(z: Zone, start_pfn: int, end_pfn: int, migratetype: int) -> int:
+    """move_freepages() of ``[start_pfn, end_pfn]`` (inclusive), vectorised; returns pages moved.
+
+    The same lists as ``list_move()`` of each free block head in ascending
+    PFN order (what move_freepages_block() does block after block): each
+    target list ends up as the moved heads in descending PFN order, then what
+    it held before.  Like :func:`contig.buddy.move_freepages`, records the
+    change of pages on non-Isolate lists in ``nr_free_drift`` and leaves
+    NR_FREE_PAGES to the caller.
+    """
+    s = z.start_pfn
+    lo = max(start_pfn, s) - s
+    hi = min(end_pfn, z.end_pfn - 1) - s
+    if hi < lo:
+        return 0
+    mt = int(migratetype)
+    orders = z.order[lo:hi + 1]
+    idx = lo + np.flatnonzero(orders >= 0)
+    if idx.size == 0:
+        return 0
+    o = z.order[idx].astype(np.int64)
+    sizes = 1 << o
+    old = z.mtype[idx]
+    listed = (int(sizes.sum()) if mt != ISOLATE else 0) - int(sizes[old != ISOLATE].sum())
+    _unlink_free_heads(z, idx, keep_order=True)
+    srt = np.argsort(-idx, kind="stable")       # descending PFN, then grouped by order
+    for k in np.flatnonzero(np.bincount(o)).tolist():
+        seq = idx[srt][o[srt] == k]
+        list_splice_head(z, z.free_sentinel(k, mt), seq)
+    z.mtype[idx] = mt
+    z.nr_free_drift += listed
+    return int(sizes.sum())
+
+
+def _pcp_movable(z: Zone) -> list[int]:
     head = z.pcp_sentinel(MOVABLE)
+    out: list[int] = []
     i = int(z.next[head])
-    while i != head and have < need:
-        have += 1
+    while i != head:
+        out.append(i)
         i = int(z.next[i])
+    return out
+
+
+def movable_stream(z: Zone, count: int) -> tuple[np.ndarray, list[tuple[int, int, int]], int]:
+    """What ``count`` calls of ``__rmqueue(order 0, MOVABLE)`` served from MOVABLE/CMA lists give.
+
+    Read only.  Returns the page indices in allocation order (fewer than
+    ``count`` when the lists run out), the blocks they come from as
+    ``(head index, order, list migratetype)`` in that order, and the number
+    of pages on the MOVABLE and CMA free lists altogether.
+    """
+    heads = np.flatnonzero(z.order >= 0)
+    mts = z.mtype[heads]
+    sel = (mts == MOVABLE) | (mts == CMA)
+    total = int((1 << z.order[heads[sel]].astype(np.int64)).sum())
+    blocks: list[tuple[int, int, int]] = []
+    parts: list[np.ndarray] = []
+    got = 0
     for mt in (MOVABLE, CMA):
         for k in range(z.geometry.max_order):
+            if got >= count:
+                break
             head = z.free_sentinel(k, mt)
             i = int(z.next[head])
-            while i != head and have < need:
-                have += 1 << k
+            size = 1 << k
+            while i != head and got < count:
+                blocks.append((i, k, mt))
+                take = min(size, count - got)
+                parts.append(np.arange(i, i + take, dtype=np.int64))
+                got += take
                 i = int(z.next[i])
-            if have >= need:
-                return True
-    return have >= need
+    pages = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return pages, blocks, total
 
 
-def bulk_alloc_targets(z: Zone, n: int) -> list[int]:
-    """``n`` order-0 MOVABLE pages exactly as ``n`` calls of ``buffered_rmqueue()`` would give them.
+def _take_stream(z: Zone, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Take ``count`` pages off the MOVABLE/CMA lists in ``__rmqueue()`` order (see the module doc).
 
-    The caller has checked :func:`available_movable`.  Pages come from the
-    per-CPU Movable list (head first), refilled ``pcp->batch`` pages at a
-    time; the refills are consecutive stretches of one ``__rmqueue()``
-    stream, so they are fetched together and only what is left of the last
-    refill goes on the list.
+    The caller has checked the lists hold them.  Returns page indices and
+    the list migratetype of each.
+    """
+    pages, blocks, _ = movable_stream(z, count)
+    if pages.size < count:
+        raise AssertionError("bulk target stream: the free lists do not hold the pages")
+    if not blocks:
+        return pages, np.zeros(0, dtype=np.uint8)
+    idx = np.array([b[0] for b in blocks], dtype=np.int64)
+    orders = np.array([b[1] for b in blocks], dtype=np.int64)
+    mts = np.array([b[2] for b in blocks], dtype=np.uint8)
+    sizes = 1 << orders
+    used = int(sizes.sum()) - count          # pages of the last block not handed out
+    _unlink_free_heads(z, idx[:-1] if used else idx)
+    if used:
+        i, k, mt = int(idx[-1]), int(orders[-1]), int(mts[-1])
+        _del_free(z, i)
+        take = (1 << k) - used
+        # what expand() leaves of a partly used block: one block per order, on empty lists
+        s = z.start_pfn
+        j = i + take
+        while j < i + (1 << k):
+            o = ((s + j) & -(s + j)).bit_length() - 1
+            while j + (1 << o) > i + (1 << k):
+                o -= 1
+            _add_free(z, j, o, mt)
+            j += 1 << o
+    return pages, np.repeat(mts, np.minimum(sizes, count - np.concatenate(([0], np.cumsum(sizes)[:-1]))))
+
+
+def bulk_alloc_targets(z: Zone, n: int) -> np.ndarray:
+    """``n`` order-0 MOVABLE pages exactly as ``n`` calls of ``buffered_rmqueue()`` give them.
+
+    Pages come from the per-CPU Movable list (head first), refilled
+    ``pcp->batch`` pages at a time by rmqueue_bulk(); the refills are
+    consecutive stretches of one ``__rmqueue()`` stream, so they are taken
+    together and what is left of the last refill goes on the per-CPU list
+    in allocation order.  The caller has checked that every refill is
+    served whole by the MOVABLE and CMA lists.  Returns absolute PFNs.
     """
     s = z.start_pfn
     head = z.pcp_sentinel(MOVABLE)
-    taken: list[int] = []
-    i = int(z.next[head])
-    while i != head and len(taken) < n:
-        taken.append(i)
-        i = int(z.next[i])
-    if taken:
-        list_del_many(z, np.asarray(taken))
-        z.pcp_count -= len(taken)
-    targets = [s + t for t in taken]
-    need = n - len(targets)
+    taken = np.asarray(_pcp_movable(z)[:n], dtype=np.int64)
+    if taken.size:
+        list_del_many(z, taken)
+        z.pcp_count -= int(taken.size)
+        z.touch_many(taken)
+    need = n - int(taken.size)
     if need <= 0:
-        return targets
+        return s + taken
     batch = z.pcp_batch
     fetch = -(-need // batch) * batch
-    pfns, mts = _rmqueue_bulk_fast_raw(z, fetch)
-    z.nr_free_pages -= pfns.size
-    z.mtype[pfns - s] = mts
-    targets.extend(pfns[:need].tolist())
-    left = pfns[need:] - s
+    pages, mts = _take_stream(z, fetch)
+    z.nr_free_pages -= fetch
+    z.mtype[pages] = mts
+    left = pages[need:]
     if left.size:
         z.kind[left] = PCP
         list_splice_head(z, head, left)   # the list was empty
         z.pcp_count += int(left.size)
-    return targets
+    z.touch_many(pages)
+    return s + np.concatenate([taken, pages[:need]])
 
 
-def _rmqueue_bulk_fast_raw(z: Zone, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """PFNs and list migratetypes of up to ``count`` pages in ``__rmqueue()`` order."""
-    s = z.start_pfn
-    parts: list[np.ndarray] = []
-    types: list[np.ndarray] = []
-    got = 0
-    for mt in (MOVABLE, CMA):
-        for k in range(z.geometry.max_order):
-            head = z.free_sentinel(k, mt)
-            size = 1 << k
-            while got < count and not list_empty(z, head):
-                i = list_first(z, head)
-                _del_free(z, i)
-                take = min(size, count - got)
-                parts.append(np.arange(s + i, s + i + take, dtype=np.int64))
-                types.append(np.full(take, mt, dtype=np.uint8))
-                got += take
-                # what expand() leaves of a partly used block: one block per order
-                j = i + take
-                while j < i + size:
-                    o = ((s + j) & -(s + j)).bit_length() - 1
-                    while j + (1 << o) > i + size:
-                        o -= 1
-                    _add_free(z, j, o, mt)
-                    j += 1 << o
-            if got >= count:
-                break
-        if got >= count:
-            break
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
-    return np.concatenate(parts), np.concatenate(types)
-
-
-def bulk_pagevec_add(z: Zone, pfns: list[int]) -> list[int]:
-    """``__lru_cache_add()`` + ``put_page()`` (putback_lru_page()) of each page, in order.
+def bulk_pagevec_add(z: Zone, pfns: np.ndarray) -> np.ndarray:
+    """``putback_lru_page()`` of each page of ``pfns`` in order (``__lru_cache_add()`` + ``put_page()``).
 
     Pages keep their reference counts (the pagevec's reference replaces the
     isolation one).  A full pagevec (14 pages) is flushed before the next
     page goes in, so everything up to the start of the last group of 14 is
     flushed: it joins the LRU and drops the pagevec's reference.  Returns
-    the pages that reached 0 (the caller frees them; their order does not
-    matter on Isolate lists).
+    the pages that reached 0 (absolute PFNs; the caller frees them).
     """
     s = z.start_pfn
     head = z.pvec_sentinel
@@ -167,7 +282,7 @@ def bulk_pagevec_add(z: Zone, pfns: list[int]) -> list[int]:
     adds = np.asarray(pfns, dtype=np.int64) - s
     n = adds.size
     if n == 0:
-        return []
+        return np.zeros(0, dtype=np.int64)
     room = PAGEVEC_SIZE - len(content)
     if room > 0 and n <= room:
         flush = np.zeros(0, dtype=np.int64)
@@ -182,7 +297,7 @@ def bulk_pagevec_add(z: Zone, pfns: list[int]) -> list[int]:
         old_kept = False
     z.kind[adds] = PVEC
     z.flags[adds] &= 0xFF ^ PG_LRU
-    if not old_kept:
+    if not old_kept and content:
         list_del_many(z, np.asarray(content, dtype=np.int64))
     for i in keep.tolist():
         list_add_tail(z, i, head)
@@ -197,83 +312,96 @@ def bulk_pagevec_add(z: Zone, pfns: list[int]) -> list[int]:
     if z._tracking:
         z.touch_many(adds)
         z.touch_many(flush)
-    return (s + dead).tolist()
+    return s + dead
 
 
-def bulk_free_isolated(z: Zone, pfns: list[int]) -> None:
-    """Free order-0 pages (reference count already 0) that lie in isolated pageblocks.
+def pageblocks_free_ok(z: Zone, b0: int, b1: int) -> np.ndarray:
+    """For pageblocks ``b0 .. b1-1`` (indices into ``z.pb``): may pages be freed into it late?
 
-    Equivalent to ``free_hot_cold_page()`` on each (which, for an isolated
-    block, is ``__free_one_page(..., MIGRATE_ISOLATE)``), up to the order of
-    blocks on the Isolate lists.  Pages of other blocks, and pageblocks that
-    break a precondition, are freed one by one.
+    True when the block is ISOLATE, lies wholly inside the zone, and every
+    free block in it is on an Isolate list, at most pageblock order (and
+    MAX_ORDER-1), covers only pages of the block, and has no free buddy of
+    its own order that it should have merged with.  See the module doc,
+    point 4.
     """
-    if not pfns:
+    g = z.geometry
+    pbo, pbn = g.pageblock_order, g.pageblock_nr_pages
+    s, n = z.start_pfn, z.spanned_pages
+    cap = min(g.max_order - 1, pbo)
+    nb = b1 - b0
+    base = ((s >> pbo) + b0 + np.arange(nb, dtype=np.int64)) << pbo   # absolute first PFN
+    ok = (z.pb[b0:b1] == ISOLATE) & (base >= s) & (base + pbn <= s + n)
+    if not ok.any():
+        return ok
+    lo = int(base[0]) - s
+    hi = int(base[-1]) + pbn - s
+    lo_c, hi_c = max(lo, 0), min(hi, n)
+    orders = z.order[lo_c:hi_c]
+    heads = np.flatnonzero(orders >= 0)
+    o = orders[heads].astype(np.int64)
+    hblk = (heads + lo_c - lo) >> pbo
+    bad = (o > cap) | (z.mtype[lo_c + heads] != ISOLATE)
+    # an unmerged buddy pair below the cap
+    buddy = ((heads + lo_c + s) ^ (1 << o)) - s - lo_c
+    inside = (buddy >= 0) & (buddy < hi_c - lo_c)
+    bo = np.full(heads.size, -1, dtype=np.int64)
+    bo[inside] = orders[buddy[inside]]
+    bad |= (bo == o) & (o < cap)
+    out = ok.copy()
+    out[hblk[bad]] = False
+    # every free page of a block is covered by a free block headed in it
+    sizes = np.bincount(hblk, weights=(1 << o), minlength=nb)[:nb].astype(np.int64)
+    kf = z.kind[lo_c:hi_c] == FREE
+    if lo_c == lo and hi_c == hi:
+        fr = np.count_nonzero(kf.reshape(nb, pbn), axis=1)
+    else:
+        fr = np.bincount((np.arange(lo_c, hi_c) - lo) >> pbo, weights=kf, minlength=nb)[:nb]
+    out &= sizes == fr.astype(np.int64)
+    return out
+
+
+def bulk_free_isolated(z: Zone, pfns: np.ndarray) -> None:
+    """Free order-0 pages (reference count already 0) of pageblocks that pass :func:`pageblocks_free_ok`.
+
+    The same free blocks, lists (up to the order of blocks on the Isolate
+    lists) and counters as ``free_hot_cold_page()`` on each, which for an
+    isolated block is ``__free_one_page(..., MIGRATE_ISOLATE)``: the free
+    pages of each block are cut afresh into the unique partition with no
+    two free buddies (capped at pageblock order).
+    """
+    idx = np.asarray(pfns, dtype=np.int64) - z.start_pfn     # distinct pages
+    if idx.size == 0:
         return
     s = z.start_pfn
     g = z.geometry
-    pbo = g.pageblock_order
+    pbo, pbn = g.pageblock_order, g.pageblock_nr_pages
     cap = min(g.max_order - 1, pbo)
-    idx = np.unique(np.asarray(pfns, dtype=np.int64) - s)
-    blocks = np.unique((idx + s) >> pbo)
-    base = blocks << pbo
-    # the affected pageblocks as a mask over the zone (clipped to it)
-    lo = np.maximum(base - s, 0)
-    hi = np.minimum(base + (1 << pbo) - s, z.spanned_pages)
-    bad = np.zeros(blocks.size, dtype=bool)
-    bad |= z.pb[blocks - (s >> pbo)] != ISOLATE
-    span_lo, span_hi = int(lo.min()), int(hi.max())
-    inblk = np.zeros(span_hi - span_lo, dtype=bool)
-    for a_, b_ in zip((lo - span_lo).tolist(), (hi - span_lo).tolist(), strict=True):
-        inblk[a_:b_] = True
-    orders = z.order[span_lo:span_hi].astype(np.int64)
+    bi = ((idx + s) >> pbo) - (s >> pbo)
+    b0, b1 = int(bi.min()), int(bi.max()) + 1
+    blocks = b0 + np.flatnonzero(np.bincount(bi - b0, minlength=b1 - b0))
+    good = pageblocks_free_ok(z, b0, b1)
+    if not good[blocks - b0].all():
+        raise AssertionError("bulk_free_isolated: a pageblock breaks the preconditions")
+    lo = (((s >> pbo) + b0) << pbo) - s
+    hi = (((s >> pbo) + b1) << pbo) - s
+    inblk = np.zeros(hi - lo, dtype=bool)
+    inblk.reshape(-1, pbn)[blocks - b0] = True
+    orders = z.order[lo:hi]
     heads = np.flatnonzero((orders >= 0) & inblk)
-    o = orders[heads]
-    hb = np.searchsorted(blocks, (heads + span_lo + s) >> pbo)
-    # preconditions, per head: on an Isolate list, at most the cap, merge-closed
-    badh = (o > cap) | (z.mtype[span_lo + heads] != ISOLATE)
-    buddy = ((span_lo + heads + s) ^ (1 << o)) - s - span_lo
-    inside = (buddy >= 0) & (buddy < span_hi - span_lo)
-    bo = np.full(heads.size, -1, dtype=np.int64)
-    bo[inside] = orders[buddy[inside]]
-    badh |= bo == o
-    bad[hb[badh]] = True
-    # every free page of the blocks is covered by those heads
-    free = (z.kind[span_lo:span_hi] == FREE) & inblk
-    cover = (np.bincount(heads, minlength=span_hi - span_lo + 1)
-             - np.bincount(np.minimum(heads + (1 << o), span_hi - span_lo),
-                           minlength=span_hi - span_lo + 1))
-    stray = free & ~(np.cumsum(cover[:-1]) > 0)
-    if stray.any():
-        bad[np.searchsorted(blocks, (np.flatnonzero(stray) + span_lo + s) >> pbo)] = True
-    # pages of bad blocks: one by one
-    pb_of = (idx + s) >> pbo
-    slow = np.isin(pb_of, blocks[bad])
-    good_blocks = blocks[~bad]
-    if good_blocks.size:
-        fast = idx[~slow]
-        gmask = np.isin((heads + span_lo + s) >> pbo, good_blocks)
-        list_del_many(z, span_lo + heads[gmask])
-        for h, oo in zip((span_lo + heads[gmask]).tolist(), o[gmask].tolist(), strict=True):
-            z.nr_free[oo] -= 1
-            z.order[h] = -1
-        z.kind[fast] = FREE
-        z.count[fast] = 0
-        z.flags[fast] = 0
-        z.comp[fast] = -1
-        if z._tracking:
-            z.touch_many(fast)
-            z.touch_many(span_lo + heads[gmask])
-        gin = np.isin(((np.arange(span_lo, span_hi) + s) >> pbo), good_blocks)
-        nh, no, _ = aligned_blocks((z.kind[span_lo:span_hi] == FREE) & gin, s + span_lo, cap)
-        nh = nh + span_lo
-        z.order[nh] = no
-        z.mtype[nh] = ISOLATE
-        for oo in np.unique(no).tolist():
-            seq = nh[no == oo]
-            list_splice_head(z, z.free_sentinel(oo, ISOLATE), seq)
-            z.nr_free[oo] += seq.size
-        if z._tracking:
-            z.touch_many(nh)
-    for i in idx[slow].tolist():
-        free_hot_cold_page(z, s + i, False)
+    _unlink_free_heads(z, lo + heads)
+    z.kind[idx] = FREE
+    z.count[idx] = 0
+    z.flags[idx] = 0
+    z.comp[idx] = -1
+    nh, no, _ = aligned_blocks((z.kind[lo:hi] == FREE) & inblk, s + lo, cap)
+    nh = nh + lo
+    z.order[nh] = no
+    z.mtype[nh] = ISOLATE
+    for oo in np.unique(no).tolist():
+        seq = nh[no == oo]
+        list_splice_head(z, z.free_sentinel(oo, ISOLATE), seq)
+        z.nr_free[oo] += seq.size
+    if z._tracking:
+        z.touch_many(idx)
+        z.touch_many(lo + heads)
+        z.touch_many(nh)

@@ -139,7 +139,7 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
     held: list[tuple] = []
 
     def note(func, lo, hi, why, **fields):
-        # in bulk mode, freed pages wait in cc.deferred: record the stage once, at its end
+        # in bulk mode the stage is recorded once, at its end
         if cc.bulk:
             if func != "isolate_migratepages_range" and func != "migrate_pages":
                 held.append((func, lo, hi, why, fields))
@@ -152,8 +152,13 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
     tries = 0
     ret = 0
     checks = 0
-    if cc.bulk and fatal_signal_at is None and _migrate_range_bulk(cc, start, end):
-        pfn = end     # every batch done at once (see contig.migrate._migrate_range_bulk)
+    if cc.bulk:
+        # the first batches at once where provably the same (contig.migrate._migrate_range_bulk);
+        # the loop below goes on from where they stopped, page by page
+        done = _migrate_range_bulk(cc, start, end,
+                                   None if fatal_signal_at is None else fatal_signal_at - 1)
+        if done is not None:
+            pfn, checks = done
     while pfn < end or cc.migratepages:
         checks += 1
         if fatal_signal_at is not None and checks >= fatal_signal_at:
@@ -220,12 +225,8 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
 
 
 def _finish_bulk(cc: CompactControl, start: int, end: int, held: list[tuple]) -> None:
-    """Free the pages bulk migration held back, then record the stage in one event."""
-    from .bulk import bulk_free_isolated
-
+    """Record the migration stage of a bulk run in one event, then the events held back."""
     z = cc.zone
-    bulk_free_isolated(z, cc.deferred)
-    cc.deferred = []
     skipped = {k: len(v) for k, v in cc.skipped.items() if v}
     emit(z, "migrate_pages", start, end,
          f"{cc.batches} batch(es) of up to 32 pages: {len(cc.migrated)} page(s) copied out of the "
@@ -276,9 +277,12 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
     :param busy_pfns: pages whose migration always returns -EAGAIN (under
         writeback that never ends, or locked): the -EBUSY-after-5-tries path.
     :param trace: record events with diffs (``result.events``).
-    :param bulk: migrate whole batches with numpy (:mod:`contig.bulk`): the
-        same final zone, only the order of blocks on the Isolate lists in
-        between differs.  Default: on for zones of more than 65,536 PFNs.
+    :param bulk: do runs of plain pageblocks and the first migration
+        batches with numpy (:mod:`contig.bulk`), where that provably gives
+        the same result and the same final zone (every list in its order,
+        every counter) as page by page; the trace then records the
+        migration stage as one step.  Default: on for zones of more than
+        65,536 PFNs.
     :return: a :class:`ContigResult`; kernel failures are results.
     :raises ValueError: start >= end, a range outside the zone, another
         migratetype, a busy PFN outside the range; ``ArgTypeError`` (both a
@@ -328,8 +332,8 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
         stage(z, "undo")
         undo_isolate_page_range(z, iso_start, iso_end, mt, bulk=cc.bulk)
         res.ret = ret
-        res.migrated = dict(cc.migrated)
-        res.reclaimed = list(cc.reclaimed)
+        res.migrated = cc.migrated       # cc ends here: no copy needed
+        res.reclaimed = cc.reclaimed
         res.skipped = {k: list(v) for k, v in cc.skipped.items() if v}
         stage(z, "done")
         emit(z, "alloc_contig_range", start, end,

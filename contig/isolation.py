@@ -28,7 +28,7 @@ import errno
 import numpy as np
 
 from .argcheck import check_args
-from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages, move_freepages_block
+from .buddy import __isolate_free_page, mod_zone_freepage_state, move_freepages_block
 from .pcp import __free_pages, drain_all_pages
 from .trace import emit
 from .zone import HOLE, PG_HEAD, PG_LRU, MigrateType, Zone
@@ -286,8 +286,9 @@ def _blocks_with_pages(z: Zone, start_pfn: int, end_pfn: int) -> int:
     if hi <= lo:
         return 0
     valid = z.kind[lo - z.start_pfn:hi - z.start_pfn] != HOLE
-    blk = (np.arange(lo, hi) - (start_pfn - start_pfn % pbn)) // pbn
-    return int(np.unique(blk[valid]).size)
+    # first offset of each pageblock piece inside [lo, hi)
+    firsts = np.concatenate(([0], np.arange(pbn - lo % pbn, hi - lo, pbn, dtype=np.int64)))
+    return int(np.count_nonzero(np.logical_or.reduceat(valid, firsts)))
 
 
 def _easy_run(z: Zone, pfn: int, end_pfn: int, isolate: bool) -> int:
@@ -323,6 +324,8 @@ def _easy_run(z: Zone, pfn: int, end_pfn: int, isolate: bool) -> int:
 
 def _isolate_run(z: Zone, pfn: int, end: int) -> None:
     """set_migratetype_isolate() on every block of [pfn, end) at once (see start_isolate_page_range)."""
+    from .bulk import bulk_move_freepages
+
     pbn = z.geometry.pageblock_nr_pages
     b0, b1 = z.block_index(pfn), z.block_index(end - 1) + 1
     old = z.pb[b0:b1].copy()
@@ -332,7 +335,7 @@ def _isolate_run(z: Zone, pfn: int, end: int) -> None:
     hblk = heads // pbn
     sizes = 1 << orders[heads].astype(np.int64)
     cma_pages = int(sizes[old[hblk] == MigrateType.CMA].sum())
-    n = move_freepages(z, pfn, end - 1, ISOLATE)
+    n = bulk_move_freepages(z, pfn, end - 1, ISOLATE)
     mod_zone_freepage_state(z, -n, MigrateType.MOVABLE)
     z.pb[b0:b1] = ISOLATE
     z._pb_dirty = True
@@ -345,8 +348,10 @@ def _isolate_run(z: Zone, pfn: int, end: int) -> None:
 
 def _unisolate_run(z: Zone, pfn: int, end: int, migratetype: int) -> None:
     """unset_migratetype_isolate() on every block of [pfn, end) at once (no large free block)."""
+    from .bulk import bulk_move_freepages
+
     b0, b1 = z.block_index(pfn), z.block_index(end - 1) + 1
-    n = move_freepages(z, pfn, end - 1, migratetype)
+    n = bulk_move_freepages(z, pfn, end - 1, migratetype)
     mod_zone_freepage_state(z, n, migratetype)
     z.pb[b0:b1] = int(migratetype)
     z._pb_dirty = True

@@ -136,35 +136,57 @@ def aligned_blocks(mask: np.ndarray, start_pfn: int, max_k: int,
         pages that no block of order >= ``min_k`` covers), heads ascending.
     """
     n = mask.size
-    cs = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(mask, out=cs[1:])
-    covered = np.zeros(n + 1, dtype=np.int64)  # running coverage via difference array
-    heads_all: list[np.ndarray] = []
-    orders_all: list[np.ndarray] = []
-    cov = np.zeros(n, dtype=bool)
-    for k in range(max_k, min_k - 1, -1):
-        size = 1 << k
-        first = (-start_pfn) % size  # offset of the first size-aligned PFN
-        if first + size > n:
-            continue
-        offs = np.arange(first, n - size + 1, size, dtype=np.int64)
-        full = (cs[offs + size] - cs[offs]) == size
-        full &= ~cov[offs]
-        heads = offs[full]
-        if heads.size == 0:
-            continue
-        heads_all.append(heads)
-        orders_all.append(np.full(heads.size, k, dtype=np.int8))
-        covered[:] = 0
-        covered[heads] += 1
-        covered[heads + size] -= 1
-        cov |= np.cumsum(covered[:n]) > 0
-    if heads_all:
-        heads = np.concatenate(heads_all)
-        orders = np.concatenate(orders_all)
+    # the True runs [a, e), as absolute PFNs; each is cut greedily from its start: the
+    # largest block that is aligned there and fits (the same maximal blocks, unique)
+    m8 = np.zeros(n + 2, dtype=np.int8)
+    m8[1:-1] = mask
+    d = np.diff(m8)
+    pos = np.flatnonzero(d == 1).astype(np.int64) + start_pfn
+    end = np.flatnonzero(d == -1).astype(np.int64) + start_pfn
+    big = 1 << max_k
+    hs: list[np.ndarray] = []
+    ks: list[np.ndarray] = []
+    while pos.size:
+        # every whole block of order max_k from an aligned position at once
+        nfull = np.where((pos & (big - 1)) == 0, (end - pos) >> max_k, 0)
+        if nfull.any():
+            sel = np.flatnonzero(nfull)
+            reps = nfull[sel]
+            tot = int(reps.sum())
+            first = np.repeat(pos[sel], reps)
+            within = np.arange(tot, dtype=np.int64) - np.repeat(np.cumsum(reps) - reps, reps)
+            hs.append(first + (within << max_k))
+            ks.append(np.full(tot, max_k, dtype=np.int64))
+            pos = pos + (nfull << max_k)
+            live = pos < end
+            pos, end = pos[live], end[live]
+            if not pos.size:
+                break
+        align = np.where(pos == 0, max_k, np.frexp((pos & -pos).astype(np.float64))[1] - 1)
+        fit = np.frexp((end - pos).astype(np.float64))[1] - 1
+        k = np.minimum(np.minimum(align, fit), max_k).astype(np.int64)
+        hs.append(pos)
+        ks.append(k)
+        pos = pos + (np.int64(1) << k)
+        live = pos < end
+        pos, end = pos[live], end[live]
+    cov_small = np.zeros(n, dtype=bool)
+    if hs:
+        heads = np.concatenate(hs) - start_pfn
+        korders = np.concatenate(ks)
         srt = np.argsort(heads, kind="stable")
-        heads, orders = heads[srt], orders[srt]
+        heads, korders = heads[srt], korders[srt]
+        small = korders < min_k
+        if small.any():
+            sh, sk = heads[small], korders[small]
+            sizes = np.int64(1) << sk
+            pages = np.repeat(sh, sizes) + (np.arange(int(sizes.sum()), dtype=np.int64)
+                                            - np.repeat(np.cumsum(sizes) - sizes, sizes))
+            cov_small[pages] = True
+            heads, korders = heads[~small], korders[~small]
+        orders = korders.astype(np.int8)
     else:
         heads = np.zeros(0, dtype=np.int64)
         orders = np.zeros(0, dtype=np.int8)
-    return heads, orders, mask & ~cov
+    return heads, orders, cov_small
+

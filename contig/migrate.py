@@ -25,7 +25,6 @@ copy takes the old page's kind.
 from __future__ import annotations
 
 import errno
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,8 +74,7 @@ class CompactControl:
     skipped: dict[str, list[int]] = field(default_factory=lambda: {
         "compound": [], "not_lru": [], "pinned": []})
     batches: int = 0
-    bulk: bool = False      # use contig.bulk where it is provably equivalent
-    deferred: list[int] = field(default_factory=list)   # bulk: freed pages not yet in the buddy
+    bulk: bool = False      # do the first batches with contig.bulk where provably equivalent
 
 
 def _cc(cc: object) -> Zone:
@@ -209,12 +207,6 @@ def reclaim_clean_pages_from_list(cc: CompactControl) -> int:
     cc.migratepages[:] = kept[::-1] + others
     if not clean:
         return 0
-    if cc.bulk and all(int(z.pb[z.block_index(p)]) == MigrateType.ISOLATE for p in clean):
-        idx = np.asarray(clean, dtype=np.int64) - s
-        z.count[idx] = 0
-        cc.deferred.extend(reversed(clean))       # freed at the end of the stage
-        cc.reclaimed.extend(reversed(clean))
-        return len(clean)
     for p in reversed(clean):  # shrink_page_list() frees them in list-reversed order
         i = p - s
         z.count[i] = 0  # page cache reference and isolation reference both gone
@@ -296,8 +288,6 @@ def migrate_pages(cc: CompactControl) -> int:
     the rest still on the list.
     """
     _cc(cc)
-    if cc.bulk and _migrate_batch_bulk(cc):
-        return 0
     nr_failed = 0
     retry = 1
     passes = 0
@@ -315,142 +305,212 @@ def migrate_pages(cc: CompactControl) -> int:
     return nr_failed + retry
 
 
-def _pagevec_frees_isolated(z: Zone) -> bool:
-    """True if every page the LRU pagevec would free (its last reference) lies in an isolated block.
+def _scan_batches(z: Zone, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's migration batches over ``[start, end)``, when nothing changes the range meanwhile.
 
-    Bulk migration frees such pages at the end of the stage, which is only
-    the same as the kernel's mid-stage free when they go to Isolate lists.
+    Returns the candidate offsets (from ``start``) in scan order, the
+    per-offset mask of the pages the scan walks over: windows
+    ``pageblock_pfn_to_page()`` accepts, less the rest of a window that a
+    batch resumed in on a hole.  Batch ``j`` is ``cand[32*j : 32*j + 32]``.
     """
-    head = z.pvec_sentinel
-    i = int(z.next[head])
-    while i != head:
-        if z.count[i] == 1 and int(z.pb[z.block_index(z.start_pfn + i)]) != MigrateType.ISOLATE:
-            return False
-        i = int(z.next[i])
-    return True
-
-
-def _migrate_batch_bulk(cc: CompactControl) -> bool:
-    """Migrate the whole batch at once when every page will move on the first pass.
-
-    Same result as the page-by-page passes (see :mod:`contig.bulk`).  Returns
-    False, having changed nothing, when a precondition fails.
-    """
-    from .bulk import available_movable, bulk_alloc_targets, bulk_pagevec_add
-
-    z = cc.zone
-    s = z.start_pfn
-    batch = list(cc.migratepages)
-    if not batch or any(p in cc.busy_pfns for p in batch):
-        return False
-    if not available_movable(z, len(batch)):
-        return False
-    if not _pagevec_frees_isolated(z):
-        return False
-    targets = bulk_alloc_targets(z, len(batch))
-    src = np.asarray(batch, dtype=np.int64) - s
-    dst = np.asarray(targets, dtype=np.int64) - s
-    z.kind[dst] = z.kind[src]
-    z.flags[dst] = z.flags[src] & PG_ANON
-    z.comp[dst] = -1
-    z.count[dst] = 2          # the allocation's reference and the mapping's
-    z.count[src] -= 1         # the mapping moved away; the isolation reference is left
-    if z._tracking:
-        z.touch_many(src)
-        z.touch_many(dst)
-    for p, q in zip(batch, targets, strict=True):
-        cc.migrated[p] = q
-        cc.moves[p] = q
-    cc.migratepages.clear()
-    adds = [p for pair in zip(batch, targets, strict=True) for p in pair]
-    cc.deferred.extend(bulk_pagevec_add(z, adds))   # freed at the end of the stage
-    return True
-
-
-def _migrate_range_bulk(cc: CompactControl, start: int, end: int) -> bool:
-    """The whole loop of __alloc_contig_migrate_range() at once, when every page will move.
-
-    Batch boundaries do not change the outcome when every batch succeeds on
-    its first pass: the scan takes the next 32 candidates each time, target
-    allocation and the pagevec are sequential streams, and freed pages wait
-    in ``cc.deferred``.  So the batches are computed together: the scan as
-    one vectorised pass, each batch's list in the kernel's order (clean page
-    cache dropped first), then one stream of targets and pagevec additions.
-    Returns False, having changed nothing, when a precondition fails (busy
-    pages, too few free pages outside the range, a pagevec page that would
-    be freed outside an isolated block).
-    """
-    from .bulk import available_movable, bulk_alloc_targets, bulk_pagevec_add
-
-    z = cc.zone
     s = z.start_pfn
     pbn = z.geometry.pageblock_nr_pages
-    if cc.busy_pfns or cc.migratepages:
-        return False
     lo, hi = start - s, end - s
-    flags = z.flags[lo:hi]
+    L = hi - lo
     kind = z.kind[lo:hi]
-    # windows whose first or last page is invalid are skipped unscanned
-    valid = np.ones(hi - lo, dtype=bool)
-    first_end = min(((start + 1 + pbn - 1) // pbn) * pbn, end)
-    bounds = [start, *range(first_end, end, pbn), end]
-    for a, b in itertools.pairwise(bounds):
-        if pageblock_pfn_to_page(z, a, b) is None:
-            valid[a - start:b - start] = False
+    flags = z.flags[lo:hi]
+    hole = kind == HOLE
+    # the windows [a, b) of isolate_migratepages_range(): the rest of start's block, then blocks
+    first = start - start % pbn
+    wb = np.minimum(np.arange(first + pbn, end + pbn, pbn, dtype=np.int64), end) - start
+    wb = wb[: int(np.searchsorted(wb, L)) + 1]
+    wa = np.concatenate(([0], wb[:-1]))
+    wvalid = ~hole[wa] & ~hole[wb - 1]
+    valid = np.repeat(wvalid, wb - wa)
     lru = (flags & PG_LRU) != 0
     compound = (flags & (PG_HEAD | PG_TAIL)) != 0
-    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1) & valid
-    cand = np.flatnonzero(lru & ~compound & ~pinned & valid & (z.count[lo:hi] > 0))
-    is_file = kind[cand] == ord("F")
-    n_move = int((~is_file).sum())
-    if n_move and not available_movable(z, n_move):
-        return False
-    if not _pagevec_frees_isolated(z):
-        return False
+    count = z.count[lo:hi]
+    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (count > 1)
+    # (a page with no reference left on the LRU is not taken: get_page_unless_zero())
+    cand = np.flatnonzero(lru & ~compound & ~pinned & valid & (count > 0))
+    k0 = 0
+    while True:
+        last = np.arange(COMPACT_CLUSTER_MAX * (k0 + 1) - 1, cand.size, COMPACT_CLUSTER_MAX)
+        if last.size == 0:
+            break
+        p = cand[last] + 1
+        we = np.minimum(((start + cand[last]) // pbn + 1) * pbn, end) - start
+        bad = p < we
+        bad[bad] = hole[p[bad]]
+        if not bad.any():
+            break
+        j = int(np.argmax(bad))
+        pj, wej = int(p[j]), int(we[j])
+        valid[pj:wej] = False
+        cut_at = int(last[j]) + 1
+        cand = np.concatenate([cand[:cut_at], cand[cut_at:][cand[cut_at:] >= wej]])
+        k0 = cut_at // COMPACT_CLUSTER_MAX
+    return cand, valid
+
+
+def _migrate_range_bulk(cc: CompactControl, start: int, end: int,
+                        max_batches: int | None = None) -> tuple[int, int] | None:
+    """The first batches of __alloc_contig_migrate_range() at once; ``(next pfn, batches)`` or None.
+
+    Computes the kernel's batches over ``[start, end)`` (:func:`_scan_batches`)
+    and does, with a few numpy operations, the longest prefix of them for
+    which the page-by-page result is provably the same (see
+    :mod:`contig.bulk`): no busy page, enough MOVABLE/CMA pages for every
+    per-CPU refill, no target inside the range, every pageblock that gets a
+    page freed fit for a late free (:func:`contig.bulk.pageblocks_free_ok`).
+    At most ``max_batches`` batches (the fatal signal comes after).  The
+    pages freed are put on the Isolate lists when the prefix ends.  When
+    every batch is done, so is the scan after a full last batch, which finds
+    nothing.  Returns the PFN the next scan starts at and the number of
+    loop iterations done (one per batch, one for that last scan: each one
+    check for a fatal signal), or None having changed nothing.
+    """
+    from .bulk import bulk_alloc_targets, bulk_free_isolated, bulk_pagevec_add
+
+    z = cc.zone
+    s = z.start_pfn
+    g = z.geometry
+    CM = COMPACT_CLUSTER_MAX
+    if cc.migratepages or int(z.next[z.pvec_sentinel]) != z.pvec_sentinel:
+        return None
+    if max_batches is not None and max_batches <= 0:
+        return None
+    lo, hi = start - s, end - s
+    cand, valid = _scan_batches(z, start, end)
+    nbatch = -(-cand.size // CM)
+    m = _prefix_batches(cc, start, end, cand, nbatch if max_batches is None else min(nbatch, max_batches))
+    k = min(m * CM, cand.size)
+    sel = cand[:k]
+    L = hi - lo
+    # a full last batch stops after its last page; a short one scanned to the end
+    resume = (int(sel[-1]) + 1 if k == m * CM else L) if m else 0
+    loops = m
+    if m == nbatch and resume < L and (max_batches is None or max_batches > m):
+        resume = L          # and the scan after the last batch, which finds nothing
+        loops += 1
+    if loops == 0:
+        return None
     # what the scan passed over, for the narration
-    busy = valid & ~lru & ~compound & (kind != FREE) & (kind != PCP) & (kind != HOLE)
-    cc.skipped["not_lru"].extend((start + np.flatnonzero(busy)).tolist())
-    cc.skipped["pinned"].extend((start + np.flatnonzero(pinned)).tolist())
-    cc.skipped["compound"].extend((start + np.flatnonzero(valid & ((flags & PG_HEAD) != 0))).tolist())
-    nb = (cand.size + COMPACT_CLUSTER_MAX - 1) // COMPACT_CLUSTER_MAX
-    extra = cand.size % COMPACT_CLUSTER_MAX == 0 and (cand.size == 0 or start + int(cand[-1]) + 1 < end)
-    cc.batches += nb + int(extra)
+    scanned = valid.copy()
+    scanned[resume:] = False
+    flags = z.flags[lo:hi]
+    kind = z.kind[lo:hi]
+    lru = (flags & PG_LRU) != 0
+    compound = (flags & (PG_HEAD | PG_TAIL)) != 0
+    pinned = lru & ~compound & ((flags & PG_ANON) != 0) & (z.count[lo:hi] > 1)
+    busy_pages = scanned & ~lru & ~compound & (kind != FREE) & (kind != PCP) & (kind != HOLE)
+    cc.skipped["not_lru"].extend((start + np.flatnonzero(busy_pages)).tolist())
+    cc.skipped["pinned"].extend((start + np.flatnonzero(scanned & pinned)).tolist())
+    # compound: heads scanned, and every scanned stretch that starts on a tail page
+    pbn = g.pageblock_nr_pages
+    seg = np.arange(pbn - start % pbn, L, pbn, dtype=np.int64)
+    seg = np.concatenate(([0], seg))
+    rs = sel[CM - 1::CM] + 1                      # where each later batch resumes
+    rs = rs[(rs < resume) & ((start + rs) % pbn != 0)]
+    seg = np.union1d(seg, rs)
+    seg = seg[seg < resume]
+    seg = seg[scanned[seg] & ((flags[seg] & PG_TAIL) != 0)]
+    heads = np.flatnonzero(scanned & ((flags & PG_HEAD) != 0))
+    cc.skipped["compound"].extend((start + np.union1d(heads, seg)).tolist())
+    cc.batches += loops
     # isolate them all: a reference each, off the LRU
-    idx = lo + cand
+    idx = lo + sel
     z.count[idx] += 1
     z.flags[idx] &= 0xFF ^ PG_LRU
-    # batches in list order (each list is head-first, so descending PFN)
-    pad = (-cand.size) % COMPACT_CLUSTER_MAX
-    order = np.concatenate([cand, np.full(pad, -1)]).reshape(-1, COMPACT_CLUSTER_MAX)[:, ::-1].ravel()
+    z.touch_many(idx)
+    # each batch's list is head first: descending PFN
+    pad = (-k) % CM
+    order = np.concatenate([sel, np.full(pad, -1)]).reshape(-1, CM)[:, ::-1].ravel()
     order = order[order >= 0]
     files = order[kind[order] == ord("F")]
     movers = order[kind[order] != ord("F")]
-    # clean page cache: reclaim_clean_pages_from_list() frees each batch's in ascending order
+    freed = [np.zeros(0, dtype=np.int64)]
     if files.size:
-        fbatch = np.searchsorted(cand, files) // COMPACT_CLUSTER_MAX
-        srt = np.lexsort((files, fbatch))
-        freed = (start + files[srt]).tolist()
-        z.count[lo + files] = 0
-        cc.deferred.extend(freed)
-        cc.reclaimed.extend(freed)
-    src = start + movers
-    targets = bulk_alloc_targets(z, int(movers.size))
-    dsti = np.asarray(targets, dtype=np.int64) - s
-    srci = lo + movers
-    z.kind[dsti] = z.kind[srci]
-    z.flags[dsti] = z.flags[srci] & PG_ANON
-    z.comp[dsti] = -1
-    z.count[dsti] = 2
-    z.count[srci] -= 1
-    if z._tracking:
-        z.touch_many(idx)
+        # reclaim_clean_pages_from_list() frees each batch's in ascending PFN order
+        fs = np.sort(files)
+        cc.reclaimed.extend((start + fs).tolist())
+        z.count[lo + fs] = 0
+        freed.append(s + lo + fs)
+    if movers.size:
+        targets = bulk_alloc_targets(z, int(movers.size))
+        src = start + movers
+        dsti = targets - s
+        srci = lo + movers
+        z.kind[dsti] = z.kind[srci]
+        z.flags[dsti] = z.flags[srci] & PG_ANON
+        z.comp[dsti] = -1
+        z.count[dsti] = 2          # the allocation's reference and the mapping's
+        z.count[srci] -= 1         # the mapping moved away; the isolation reference is left
+        z.flags[srci] &= 0xFF ^ PG_ANON   # the old page is unmapped (as unmap_and_move() does)
         z.touch_many(dsti)
-    cc.migrated.update(zip(src.tolist(), targets, strict=True))
-    adds = np.empty(2 * movers.size, dtype=np.int64)
-    adds[0::2] = src
-    adds[1::2] = targets
-    cc.deferred.extend(bulk_pagevec_add(z, adds.tolist()))
-    return True
+        cc.migrated.update(zip(src.tolist(), targets.tolist(), strict=True))
+        adds = np.empty(2 * movers.size, dtype=np.int64)
+        adds[0::2] = src
+        adds[1::2] = targets
+        freed.append(bulk_pagevec_add(z, adds))
+    bulk_free_isolated(z, np.concatenate(freed))
+    cc.nr_migratepages = 0
+    return start + resume, loops
+
+
+def _prefix_batches(cc: CompactControl, start: int, end: int, cand: np.ndarray, m: int) -> int:
+    """How many of the first ``m`` batches of ``cand`` the bulk path may do (conditions: contig.bulk)."""
+    from .bulk import movable_stream, pageblocks_free_ok
+
+    z = cc.zone
+    s = z.start_pfn
+    pbo = z.geometry.pageblock_order
+    CM = COMPACT_CLUSTER_MAX
+    lo, hi = start - s, end - s
+    if m == 0:
+        return 0
+    # 2. busy pages: the first batch holding one is done page by page
+    if cc.busy_pfns:
+        busy = np.fromiter(cc.busy_pfns, dtype=np.int64) - start
+        pos = np.flatnonzero(np.isin(cand[: m * CM], busy))
+        if pos.size:
+            m = min(m, int(pos[0]) // CM)
+    # 4. every page freed must go to a pageblock fit for a late free
+    b0 = (start >> pbo) - (s >> pbo)
+    b1 = ((end - 1) >> pbo) - (s >> pbo) + 1
+    okb = pageblocks_free_ok(z, b0, b1)
+    srcblk = ((start + cand[: m * CM]) >> pbo) - (s >> pbo) - b0
+    bad = np.flatnonzero(~okb[srcblk])
+    if bad.size:
+        m = min(m, int(bad[0]) // CM)
+    if m == 0:
+        return 0
+    # 3. targets: only refills the MOVABLE/CMA lists serve whole
+    mover = z.kind[lo:hi][cand[: m * CM]] != ord("F")
+    cum = np.cumsum(mover)
+    ends = np.minimum(np.arange(1, m + 1) * CM, cand.size) - 1
+    per_batch = cum[ends]                       # movers up to the end of each batch
+    pcp = _pcp_list(z)
+    have = min(len(pcp), int(per_batch[-1]))
+    _pages, _blocks, total = movable_stream(z, 0)
+    servable = have + (total // z.pcp_batch) * z.pcp_batch
+    m = min(m, int(np.searchsorted(per_batch, servable, side="right")))
+    if m == 0:
+        return 0
+    # 1. no target inside the range
+    n_move = int(per_batch[m - 1])
+    pcp_pages = np.asarray(pcp[:n_move], dtype=np.int64)
+    stream, _blocks, _ = movable_stream(z, n_move - pcp_pages.size)
+    tgt = np.concatenate([pcp_pages, stream])
+    inr = np.flatnonzero((tgt >= lo) & (tgt < hi))
+    if inr.size:
+        m = min(m, int(np.searchsorted(per_batch, int(inr[0]), side="right")))
+    return m
+
+
+def _pcp_list(z: Zone) -> list[int]:
+    from .bulk import _pcp_movable
+    return _pcp_movable(z)
 
 
 def putback_movable_pages(cc: CompactControl) -> None:

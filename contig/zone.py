@@ -99,6 +99,15 @@ C = {c: ord(c) for c in ".MFPURTHpvX#"}
 FREE, PCP, HOLE, PVEC, OWNED = C["."], C["p"], C["#"], C["v"], C["X"]
 
 
+#: reference count and flags of a page of each plain kind, by kind code (0: not plain)
+_PLAIN_COUNT = np.zeros(256, dtype=np.int32)
+_PLAIN_FLAGS = np.zeros(256, dtype=np.uint8)
+for _ch, _cnt, _fl in (("M", 1, PG_LRU | PG_ANON), ("F", 1, PG_LRU), ("P", 2, PG_LRU | PG_ANON),
+                       ("U", 1, 0), ("R", 1, PG_RESERVED), ("X", 1, 0), ("v", 2, PG_ANON)):
+    _PLAIN_COUNT[ord(_ch)] = _cnt
+    _PLAIN_FLAGS[ord(_ch)] = _fl
+
+
 class ZoneCheckError(AssertionError):
     """Raised by :meth:`Zone.check` when an invariant of the model is broken."""
 
@@ -313,18 +322,10 @@ class Zone:
             if ch == "T":
                 z.flags[heads] |= PG_LRU | PG_ANON
 
-        z.count[codes == C["M"]] = 1
-        z.count[codes == C["F"]] = 1
-        z.count[codes == C["P"]] = 2
-        z.count[codes == C["U"]] = 1
-        z.count[codes == C["R"]] = 1
-        z.count[codes == OWNED] = 1
-        z.count[codes == PVEC] = 2
-        z.flags[codes == C["M"]] = PG_LRU | PG_ANON
-        z.flags[codes == C["P"]] = PG_LRU | PG_ANON
-        z.flags[codes == C["F"]] = PG_LRU
-        z.flags[codes == C["R"]] = PG_RESERVED
-        z.flags[codes == PVEC] = PG_ANON
+        # reference counts and flags of the plain kinds: one table lookup each
+        # (T and H pages map to 0 and keep what the compound cutting set)
+        z.count += _PLAIN_COUNT[codes]
+        z.flags |= _PLAIN_FLAGS[codes]
 
         # canonical buddy structure
         heads, orders, _ = aligned_blocks(codes == FREE, start_pfn, g.max_order - 1, 0)
