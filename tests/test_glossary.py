@@ -12,6 +12,7 @@ NB = Path(__file__).resolve().parents[1] / "notebooks"
 GLOSSARY = NB / "99-glossary.ipynb"
 LINK = re.compile(r"\]\((\d\d-[\w-]+\.ipynb)#([\w-]+)\)")
 ANCHOR = re.compile(r'<a id="([\w-]+)"></a>')
+HEADING = re.compile(r"^#{1,6}\s+")
 
 
 def _markdown(path: Path) -> list[str]:
@@ -20,7 +21,13 @@ def _markdown(path: Path) -> list[str]:
 
 
 def _anchors(path: Path) -> set[str]:
-    return {a for text in _markdown(path) for a in ANCHOR.findall(text)}
+    """``<a id>`` anchors, and the ids JupyterLab gives headings (the text, spaces as dashes)."""
+    out = set()
+    for text in _markdown(path):
+        out |= set(ANCHOR.findall(text))
+        out |= {HEADING.sub("", line).strip().replace(" ", "-")
+                for line in text.splitlines() if HEADING.match(line)}
+    return out
 
 
 def test_glossary_is_markdown_only_with_the_terms_the_course_needs():
