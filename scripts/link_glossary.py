@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Link each glossary term's first use in each notebook to notebooks/99-glossary.ipynb.
 
-    python scripts/link_glossary.py                    notebooks 00-13
+    python scripts/link_glossary.py                    notebooks 00-19
     python scripts/link_glossary.py notebooks/05-x.ipynb
 
 Only markdown cells change, and only by wrapping a word in a link
