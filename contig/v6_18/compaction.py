@@ -102,6 +102,7 @@ def isolate_freepages_range(z: Zone, start_pfn: int, end_pfn: int,
         return 0
     emit(z, "isolate_freepages_range", start_pfn, pfn,
          f"{len(freelist)} free block(s) are taken off the Isolate lists whole (6.18 keeps them "
-         f"whole on per-order lists); the last one ends at PFN {pfn}, so outer_end = {pfn}",
+         f"whole on per-order lists); together they cover [{start_pfn}, {pfn}) (PFN {pfn - 1} is the "
+         f"last page taken), so outer_end = {pfn}",
          outer_end=pfn, nr_blocks=len(freelist))
     return pfn
