@@ -182,12 +182,16 @@ class CmaView:
                 "kinds": self.zone_view.arrays()["kinds"] if self.zone_view is not None else None}
 
 
-def draw_cma(fig: Figure, cma: Cma, last: CmaResult | None = None, *, strip_max: int = 512,
+def draw_cma(fig: Figure, cma: Cma, last: CmaResult | None = None, *,
+             held: list[tuple[int, int]] | None = None, strip_max: int = 512,
              title: str | None = None, legend: bool = True) -> CmaView:
     """Draw ``cma`` on ``fig`` (cleared first): the zone strip with the area outlined, the
     bitmap aligned with its pages, the held buffers, and the slots ``last`` tried.
 
     :param last: the result of the last cma_alloc() on this area (None: no rows of attempts).
+    :param held: the buffers held, ``(pfn, pages)`` as their callers asked for them (default:
+        the runs of set bits, :func:`held_buffers`; with ``order_per_bit`` > 0 a run of bits
+        covers more pages than the caller got).
     :return: a :class:`CmaView`.
     """
     if not isinstance(fig, Figure):
@@ -223,7 +227,11 @@ def draw_cma(fig: Figure, cma: Cma, last: CmaResult | None = None, *, strip_max:
     row[inside] = cma.bitmap[(pfns[inside] - cma.base_pfn) >> cma.order_per_bit]
     img = np.full((nrows, pfns.size), -1, dtype=np.int8)
     img[0] = row
-    held = held_buffers(cma)
+    held = held_buffers(cma) if held is None else [(int(p), int(c)) for p, c in held]
+    for p, c in held:
+        if not (cma.base_pfn <= p and p + c <= cma.end_pfn):
+            raise ValueError(f"held buffer {(p, c)!r} is not inside the area "
+                             f"[{cma.base_pfn}, {cma.end_pfn})")
     for p, c in held:
         img[1, p - lo:p - lo + c] = 1
     labels = [f"bitmap ({per} page{'s' if per > 1 else ''}/bit)", "held buffers"]
@@ -540,7 +548,7 @@ class CmaExplorer:
     def update(self) -> None:
         """Redraw the picture and the text from the area as it stands."""
         self._sync_controls()
-        self.view = draw_cma(self.fig, self.cma, self.last, strip_max=self.strip_max)
+        self.view = draw_cma(self.fig, self.cma, self.last, held=self.held, strip_max=self.strip_max)
         self.out.outputs = (_png(self.fig, self.dpi), _text_output(self.text))
         self.renders += 1
 
