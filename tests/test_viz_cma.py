@@ -162,6 +162,17 @@ def test_play_holds_the_scenarios_buffers_and_a_cma_is_used_as_it_is():
     cma_alloc(cma, 4, 2)
     app2 = CmaExplorer(cma)
     assert app2.cma is cma and app2.held == [(12, 4)]
+    # order_per_bit 2: the bits of a 5-page buffer cover 8 pages; the caller says it holds 5
+    opb = get("order-per-bit").build()
+    cma_alloc(opb, 5, 0)
+    assert CmaExplorer(opb).held == [(8, 8)]
+    app3 = CmaExplorer(opb, held=[(8, 5)])
+    assert app3.held == [(8, 5)]
+    assert app3.release(0) and not opb.bitmap.any() and opb.zone.to_map()[8:16] == "........"
+    with pytest.raises(ValueError, match=r"held item \(16, 4\) is not a buffer of the area"):
+        CmaExplorer(get("order-per-bit").build(), held=[(16, 4)])
+    with pytest.raises(ValueError, match=r"held=.* is for a Cma"):
+        CmaExplorer("order-per-bit", held=[(8, 5)])
 
 
 def test_bitmap_text_of_a_large_area_lists_runs():

@@ -287,6 +287,23 @@ def draw_cma(fig: Figure, cma: Cma, last: CmaResult | None = None, *,
 
 
 # ------------------------------------------------------------------ the app
+def _check_held(cma: Cma, held: Any) -> list[tuple[int, int]]:
+    if not isinstance(held, list | tuple):
+        raise TypeError(f"held must be a list of (pfn, pages), not {held!r}")
+    out = []
+    for item in held:
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise TypeError(f"held item {item!r} is not a pair (pfn, pages)")
+        p, c = check_int("held pfn", item[0]), check_int("held pages", item[1], 1)
+        lo = (p - cma.base_pfn) >> cma.order_per_bit
+        hi = lo + cma.pages_to_bits(c)
+        if p < cma.base_pfn or p + c > cma.end_pfn or not cma.bitmap[lo:hi].all():
+            raise ValueError(f"held item {item!r} is not a buffer of the area: its bits are not "
+                             f"all set, or it lies outside [{cma.base_pfn}, {cma.end_pfn})")
+        out.append((p, c))
+    return out
+
+
 def _png(fig: Figure, dpi: float) -> dict[str, Any]:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
@@ -310,6 +327,10 @@ class CmaExplorer:
         app), a :class:`~contig.cma_scenarios.CmaScenario` or a scenario's name (a fresh
         area is built).  The first request step of a scenario presets the controls.
     :param play: also play the scenario's steps first (their buffers are then held).
+    :param held: for a Cma whose bits are already set: the buffers its callers hold,
+        ``(pfn, pages)`` (default: the runs of set bits, exact when ``order_per_bit`` is 0;
+        with larger bits a run covers more pages than the caller got, and releasing it would
+        free pages the caller never had).
 
     Plain methods a test (or a notebook cell) can call: :meth:`set_request`,
     :meth:`allocate`, :meth:`release`, :meth:`update`.  What is shown:
@@ -323,7 +344,8 @@ class CmaExplorer:
     """
 
     def __init__(self, scenario_or_cma: Cma | CmaScenario | str, *, play: bool = False,
-                 figsize=(9.6, 6.0), dpi: float = 80, strip_max: int = 512):
+                 held: list[tuple[int, int]] | None = None, figsize=(9.6, 6.0), dpi: float = 80,
+                 strip_max: int = 512):
         import ipywidgets as ipw
 
         sc = scenario_or_cma
@@ -367,7 +389,9 @@ class CmaExplorer:
                 size, unit, align, driver = first[1], "pages", first[2], False
         else:
             self.cma = sc
-            self.held = held_buffers(sc)
+            self.held = held_buffers(sc) if held is None else _check_held(sc, held)
+        if held is not None and self.scenario is not None:
+            raise ValueError(f"held={held!r} is for a Cma; a scenario's buffers come from play=True")
         self.request = {"size": size, "unit": unit, "align": align, "driver": driver}
         lay = ipw.Layout
         self.size_box = ipw.IntText(value=size, description="size", layout=lay(width="220px"))
