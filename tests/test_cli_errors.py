@@ -128,9 +128,16 @@ SLOW = textwrap.dedent("""
 """)
 
 
+def _interactive_sigint() -> None:
+    # Run as a terminal would: a test run started in the background (./scripts/test's steps,
+    # CI) inherits SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_and_wait_ready(code: str, *args: str, cwd: Path = ROOT) -> subprocess.Popen:
     p = subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=ENV, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=_interactive_sigint)
     line = p.stderr.readline()
     assert line == "ready\n", line + p.stderr.read()
     return p
