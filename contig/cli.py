@@ -710,12 +710,15 @@ def _load_node_dir(folder: Path, zero_flags: str):  # -> contig.node.Node
         raise UsageError(f"{folder} holds no zone snapshot (DMA.npz, DMA32.npz, Normal.npz)")
     try:
         return load_node(paths, zero_flags=zero_flags)
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise UsageError(f"cannot read the snapshots in {folder}: {_one_line(exc)}") from None
 
 
 def _load_run_json(folder: Path) -> dict:
     import json
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder (give a recorded run's folder, e.g. "
+                         f"contig/data/gigantic/run-05)")
     try:
         rec = json.loads((folder / "run.json").read_text())
         rec["picks"] = [int(p) for p in rec["picks"]]
