@@ -75,10 +75,13 @@ examples:
   contig cma pinned-slot -d     with cma_alloc()'s pr_debug lines""",
     "gigantic": """\
 examples:
-  contig gigantic --run contig/data/gigantic/run-05        replay a recorded run
-  contig gigantic --snapshot DIR -n 4      predict from DIR/DMA.npz, DMA32.npz, Normal.npz
-  contig gigantic --live --verify 4        (root, Linux 6.18) ask the kernel for 4 pages
-                                           and compare; the pool is put back afterwards""",
+  contig gigantic --run contig/data/gigantic/run-05
+        replay a recorded run: every candidate, the picks, hit or miss
+  contig gigantic --snapshot DIR -n 4
+        predict 4 picks from DIR/DMA.npz, DMA32.npz, Normal.npz
+  contig gigantic --live --verify 4 --out run-new
+        (root, Linux 6.18) snapshot, ask the kernel for 4 pages one by one,
+        put the pool back, compare""",
     "snapshot": """\
 examples (as root):
   contig snapshot --zone Normal -o normal.npz
@@ -867,6 +870,10 @@ def _gigantic_live(args: argparse.Namespace, w: Callable[[str], None]) -> int:
         rec = live.record_gigantic_run(args.verify, out, sysfs_dir=sysfs, proc_root=proc)
     except live.LiveError as exc:
         raise UsageError(str(exc)) from None
+    except SystemExit as exc:  # SIGTERM or SIGHUP, turned into SystemExit by contig.live
+        _write_stderr(f"contig: stopped by a signal; {nr.name} was put back to "
+                      f"{nr.read_text().strip()}\n")
+        return int(exc.code) if isinstance(exc.code, int) else 1
     except OSError as exc:
         raise UsageError(f"the live run failed (the pool was put back): {_one_line(exc)}") \
             from None

@@ -240,3 +240,24 @@ def test_live_refuses_a_pool_that_is_not_empty(capsys, fake_machine):
     (m["sysfs"] / "nr_hugepages").write_text("2\n")
     _one_line_error(capsys, _live(m, "--out", "run-w"), "already holds 2")
     assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "2"
+
+
+def test_live_sigterm_puts_the_pool_back_and_says_so(capsys, fake_machine, monkeypatch):
+    import signal
+    m = fake_machine
+    real = live.read_huge_heads
+
+    def terminated(*a, **kw):
+        heads = real(*a, **kw)
+        if int((m["sysfs"] / "nr_hugepages").read_text()) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return heads
+
+    monkeypatch.setattr(live, "read_huge_heads", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    status = _live(m, "--out", "run-t")
+    _out, err = capsys.readouterr()
+    assert status == 128 + signal.SIGTERM
+    assert err == "contig: stopped by a signal; nr_hugepages was put back to 0\n"
+    assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"
+    assert signal.getsignal(signal.SIGTERM) is before
