@@ -35,10 +35,12 @@ TRANSIENT = {
                "per-CPU LRU-add batch, 'v'), the only page of 0x240000 that has_unmovable_pages() "
                "refuses, so the model's first request passes over 0x240000 and takes 0x380000 "
                "(its lru_cache_disable() then drains the batch, and 0x240000 is taken second); "
-               "the kernel, about a second after the snapshot, took 0x240000 first, then fell "
-               "back to DMA32 at its second request although 0x380000 (no unmovable page in the "
-               "snapshot) was still free, and took 0x380000 only at its third: neither the "
-               "batch's drain nor what failed 0x380000 once is in the snapshot"),
+               "the kernel, a moment later (after the rest of the snapshot and a scan of "
+               "kpageflags), took 0x240000 first, so by then that page no longer stopped it (on "
+               "the LRU, or freed); it then fell back to DMA32 at its second request although "
+               "0x380000 (no unmovable page in the snapshot) was still free, and took 0x380000 "
+               "only at its third: neither the batch's drain nor what failed 0x380000 once is in "
+               "the snapshot"),
 }
 
 
