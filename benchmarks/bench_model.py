@@ -110,12 +110,72 @@ def targets(runs: int) -> list[tuple[str, str, float, float, float, str]]:
     return rows
 
 
+# ---------------------------------------------------------------- Linux 6.18: gigantic pages
+GIGANTIC_RUNS = Path(__file__).resolve().parents[1] / "contig" / "data" / "gigantic"
+
+
+def gigantic(runs: int) -> None:
+    """The 6.18 prediction of 1 GiB hugetlb picks beside what the real kernel took to make them.
+
+    Model rows: ``contig.node.load_node`` of a recorded run's three zone
+    snapshots (run 05: 6.5M PFNs), then ``contig.gigantic.predict_picks`` for
+    its 6 requests (the 6.18 model page by page on a copy of the node), and
+    the same for run 01 (3 requests, the fallback to DMA32).  Kernel rows: the
+    time of each ``nr_hugepages`` write of every recorded run (``run.json``,
+    ``request_seconds``: ``alloc_pool_huge_folio()``, scan and migration
+    included) and of the snapshot.
+    """
+    import json
+
+    from contig.gigantic import GIGANTIC_NR_PAGES, predict_picks
+    from contig.node import load_node
+
+    def paths(run: Path) -> list[Path]:
+        return [run / f"{z}.npz" for z in ("DMA", "DMA32", "Normal")]
+
+    rows = []
+    for name in ("run-05", "run-01"):
+        run = GIGANTIC_RUNS / name
+        rec = json.loads((run / "run.json").read_text())
+        holder: list = []
+        t_load = timed(lambda _, run=run, holder=holder: holder.append(load_node(paths(run))), runs)
+        node = holder[-1]
+        count = rec["count"]
+        got: list = []
+        t_pred = timed(lambda _, node=node, count=count, got=got: got.append(
+            predict_picks(node, GIGANTIC_NR_PAGES, count)), runs)
+        pfns = f"{sum(z.spanned_pages for z in node) / 1e6:.1f}M PFNs"
+        hit = "hit" if got[-1] == rec["picks"] else "miss"
+        rows.append((f"load_node, {name}'s 3 zone snapshots", pfns, *t_load, ""))
+        rows.append((f"predict_picks, {count} requests ({len(got[-1])} picks, {hit})", pfns,
+                     *t_pred, f"kernel {sum(rec['request_seconds']) * 1000:.0f} ms"))
+    _table(rows)
+    print("\nthe kernel, from the recorded runs (ms)")
+    print("| run | requests | per request min / median / max | all requests | snapshot |\n"
+          "|---|---:|---:|---:|---:|")
+    every = []
+    for run in sorted(GIGANTIC_RUNS.glob("run-*")):
+        rec = json.loads((run / "run.json").read_text())
+        ms = [s * 1000 for s in rec["request_seconds"]]
+        every += ms
+        print(f"| {run.name[4:]} | {len(ms)} | {min(ms):.0f} / {statistics.median(ms):.0f} / "
+              f"{max(ms):.0f} | {sum(ms):.0f} | {rec['snapshot_seconds'] * 1000:.0f} |")
+    print(f"| all | {len(every)} | {min(every):.0f} / {statistics.median(every):.0f} / "
+          f"{max(every):.0f} | | |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer runs, no 21 GiB zone")
     ap.add_argument("--targets", action="store_true", help="only the rows of issue 12's targets")
+    ap.add_argument("--gigantic", action="store_true",
+                    help="only the Linux 6.18 gigantic-page prediction beside the real kernel")
     args = ap.parse_args()
     runs = 3 if args.quick else 7
+    if args.gigantic:
+        print("Linux 6.18: 1 GiB hugetlb picks, the model's prediction and the kernel")
+        gigantic(runs)
+        return
     print(f"contig model benchmarks: Python {platform.python_version()}, numpy {np.__version__}, "
           f"{platform.machine()}, {platform.processor() or 'cpu'}")
     print("issue 12 targets (best CPU time compared)")

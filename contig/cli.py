@@ -11,7 +11,9 @@ problem; ``-c`` computes the answers):
                 outer_end, the return value and the final map (``-c`` answers);
 * ``scenario``  list the named scenarios or show and run one;
 * ``snapshot``  capture a zone of this machine into a kpageflags snapshot (root);
-* ``cma``       the Contiguous Memory Allocator: list or run a CMA scenario.
+* ``cma``       the Contiguous Memory Allocator: list or run a CMA scenario;
+* ``gigantic``  where Linux 6.18 puts 1 GiB hugetlb pages: predict from a node
+                snapshot, replay a recorded run, or (root) check the live kernel.
 
 Bad input (an unknown map character, start >= end, an unknown scenario, a
 bad geometry, a PFN above 2**52 ...) gives one line ``contig: error: ...``
@@ -32,6 +34,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import scenarios as _scenarios
 from .argcheck import MAX_PFN
@@ -70,6 +73,15 @@ examples:
   contig cma --list
   contig cma busy-area          a driver's buffer that fails in every slot
   contig cma pinned-slot -d     with cma_alloc()'s pr_debug lines""",
+    "gigantic": """\
+examples:
+  contig gigantic --run contig/data/gigantic/run-05
+        replay a recorded run: every candidate, the picks, hit or miss
+  contig gigantic --snapshot DIR -n 4
+        predict 4 picks from DIR/DMA.npz, DMA32.npz, Normal.npz
+  contig gigantic --live --verify 4 --out run-new
+        (root, Linux 6.18) snapshot, ask the kernel for 4 pages one by one,
+        put the pool back, compare""",
     "snapshot": """\
 examples (as root):
   contig snapshot --zone Normal -o normal.npz
@@ -683,6 +695,225 @@ def cmd_cma(args: argparse.Namespace, w: Callable[[str], None]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- gigantic
+#: Zone snapshots a node folder may hold, in zone order.
+_NODE_FILES = ("DMA", "DMA32", "Normal", "Movable")
+
+
+def _load_node_dir(folder: Path, zero_flags: str):  # -> contig.node.Node
+    """The node in ``folder`` (one ``<Zone>.npz`` per zone); bad input -> UsageError."""
+    import zipfile
+
+    from .node import load_node
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder (give the folder holding DMA.npz, "
+                         f"DMA32.npz, Normal.npz)")
+    paths = [folder / f"{z}.npz" for z in _NODE_FILES if (folder / f"{z}.npz").is_file()]
+    if not paths:
+        raise UsageError(f"{folder} holds no zone snapshot (DMA.npz, DMA32.npz, Normal.npz)")
+    try:
+        return load_node(paths, zero_flags=zero_flags)
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"cannot read the snapshots in {folder}: {_one_line(exc)}") from None
+
+
+def _load_run_json(folder: Path) -> dict:
+    import json
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder (give a recorded run's folder, e.g. "
+                         f"contig/data/gigantic/run-05)")
+    try:
+        rec = json.loads((folder / "run.json").read_text())
+        rec["picks"] = [int(p) for p in rec["picks"]]
+        int(rec["count"])
+    except FileNotFoundError:
+        raise UsageError(f"{folder} holds no run.json: not a recorded run (use --snapshot to "
+                         f"predict from its snapshots)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{folder}/run.json is not a recorded run: {_one_line(exc)}") from None
+    return rec
+
+
+def _predict(w: Callable[[str], None], node: Any, count: int) -> list[int]:
+    """Print every candidate alloc_contig_pages() tries and the picks; return the picks."""
+    from .gigantic import GIGANTIC_NR_PAGES, attempts
+    w("")
+    w(f"Node {node.nid}: " + ", ".join(f"{z.name} [{z.start_pfn:#x}, {z.end_pfn:#x})"
+                                       for z in node))
+    w("")
+    w(f"Candidates tried (alloc_contig_pages(), Linux 6.18 model, {count} request(s), "
+      f"each 1 GiB page taken before the next):")
+    tried = attempts(node, GIGANTIC_NR_PAGES, count)
+    for a in tried:
+        res = "taken" if a.ok else ("not tried" if a.ret is None else errname(a.ret))
+        why = a.why.removeprefix(f"{res}: ").removeprefix(f"{res} ")
+        text = f"request {a.request}: {a.zone} PFN {a.pfn:#x}: {res}: {why}"
+        for line in _wrap(text, "  ", indent=6):
+            w(line)
+    picks = [a.pfn for a in tried if a.ok]
+    w("")
+    w("Predicted picks: " + (", ".join(f"{p:#x}" for p in picks) or "none")
+      + (f" (request {len(picks) + 1} fails)" if len(picks) < count else ""))
+    return picks
+
+
+def _compare(w: Callable[[str], None], predicted: list[int], actual: list[int],
+             failed_at: int | None, count: int) -> bool:
+    """Print hit or miss per request and the verdict; True when everything matches."""
+    def show(picks: list[int], k: int, failed: int | None) -> str:
+        if k <= len(picks):
+            return f"{picks[k - 1]:#x}"
+        return "fails" if failed == k or failed is None else "-"
+
+    pred_failed = len(predicted) + 1 if len(predicted) < count else None
+    w("")
+    w("Predicted vs actual:")
+    hits = 0
+    compared = 0
+    for k in range(1, count + 1):
+        p, a = show(predicted, k, pred_failed), show(actual, k, failed_at)
+        if p == "-" and a == "-":
+            break
+        compared += 1
+        ok = p == a
+        hits += ok
+        w(f"  request {k}: predicted {p:>9}, kernel {a:>9}: {'hit' if ok else 'miss'}")
+    if hits == compared:
+        for line in _wrap(f"the prediction matches the kernel on all {compared} request(s)"
+                          + (f" (the kernel's request {failed_at} failed, as predicted)"
+                             if failed_at else ""), "Verdict: HIT: ", indent=2):
+            w(line)
+        return True
+    same = sorted(predicted) == sorted(actual) and pred_failed == failed_at
+    for line in _wrap(f"{hits} of {compared} request(s) match"
+                      + ("; the same ranges were taken, in another order" if same else ""),
+                      "Verdict: MISS: ", indent=2):
+        w(line)
+    return False
+
+
+def _live_out_dir(out: str | None) -> Path:
+    import time
+    if out is not None:
+        d = Path(out)
+        if d.exists() and (not d.is_dir() or any(d.iterdir())):
+            raise UsageError(f"{d} already exists and is not an empty folder: a recorded run "
+                             f"is never overwritten; give a new --out")
+        return d
+    base = Path.cwd() / time.strftime("gigantic-run-%Y%m%dT%H%M%SZ", time.gmtime())
+    d, k = base, 1
+    while d.exists():
+        k += 1
+        d = base.with_name(f"{base.name}-{k}")
+    return d
+
+
+def cmd_gigantic(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    if args.live:
+        return _gigantic_live(args, w)
+    if args.verify is not None or args.out is not None:
+        raise UsageError("--verify and --out go with --live")
+    folder = Path(args.run if args.run is not None else args.snapshot)
+    rec = _load_run_json(folder) if args.run is not None else None
+    if rec is not None:
+        count = args.n if args.n is not None else int(rec["count"])
+        if count > int(rec["count"]):
+            raise UsageError(f"{folder} recorded {rec['count']} request(s); -n must be at "
+                             f"most {rec['count']}, not {count}")
+    else:
+        count = args.n if args.n is not None else 1
+    w(f"ARG {'run' if rec is not None else 'snapshot'} {folder}")
+    w(f"ARG n {count}")
+    w("ARG nr_pages 262144 (1 GiB of 4 KiB pages)")
+    w(f"ARG zero_flags {args.zero_flags}")
+    w("ARG kernel 6.18")
+    node = _load_node_dir(folder, args.zero_flags)
+    predicted = _predict(w, node, count)
+    if rec is None:
+        return 0
+    actual = rec["picks"][:count]
+    failed = rec.get("failed_at_request")
+    failed = failed if failed is not None and failed <= count else None
+    w("")
+    for line in _wrap(f"Recorded picks (kernel {rec.get('kernel', '?')}, "
+                      f"{rec.get('taken_at', '?')}): "
+                      + (", ".join(f"{p:#x}" for p in actual) or "none")
+                      + (f" (request {failed} failed)" if failed else ""), "", indent=2):
+        w(line)
+    _compare(w, predicted, actual, failed, count)
+    return 0
+
+
+def _gigantic_live(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    import json
+    import time
+
+    from . import live
+    if args.verify is None:
+        raise UsageError("--live needs --verify N (how many 1 GiB pages to ask the kernel for)")
+    if args.n is not None:
+        raise UsageError("-n goes with --run or --snapshot; --live takes --verify N")
+    sysfs = Path(args.sysfs) if args.sysfs is not None else live.GIGANTIC_SYSFS
+    nr = sysfs / "nr_hugepages"
+    if not nr.is_file():
+        raise UsageError(f"{nr} does not exist: this kernel offers no 1 GiB hugetlb pages, "
+                         f"so there is nothing to check")
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        raise UsageError(f"gigantic --live writes {nr}: it needs root")
+    out = _live_out_dir(args.out)
+    proc = Path(args.proc) if args.proc is not None else Path("/proc")
+    w(f"ARG live {nr}")
+    w(f"ARG verify {args.verify}")
+    w(f"ARG out {out}")
+    w(f"ARG zero_flags {args.zero_flags}")
+    try:
+        rec = live.record_gigantic_run(args.verify, out, sysfs_dir=sysfs, proc_root=proc)
+    except live.LiveError as exc:
+        raise UsageError(str(exc)) from None
+    except SystemExit as exc:  # SIGTERM or SIGHUP, turned into SystemExit by contig.live
+        _write_stderr(f"contig: stopped by a signal; {nr.name} was put back to "
+                      f"{nr.read_text().strip()}\n")
+        return int(exc.code) if isinstance(exc.code, int) else 1
+    except OSError as exc:
+        raise UsageError(f"the live run failed (the pool was put back): {_one_line(exc)}") \
+            from None
+    actual, failed = rec["picks"], rec["failed_at_request"]
+    w(f"ARG kernel {rec['kernel']}")
+    w("")
+    for line in _wrap(f"Recorded in {out}: the kernel took "
+                      + (", ".join(f"{p:#x}" for p in actual) or "none")
+                      + (f" (request {failed} failed)" if failed else "")
+                      + f"; {nr.name} put back to {nr.read_text().strip()}", "", indent=2):
+        w(line)
+    try:
+        t0 = time.perf_counter()
+        node = _load_node_dir(out, args.zero_flags)
+        t1 = time.perf_counter()
+        predicted = _predict(w, node, args.verify)
+        t2 = time.perf_counter()
+    except UsageError:
+        raise
+    except Exception as exc:  # a bug in the model: say so in one line, keep the run
+        _write_stderr(f"contig: error: the run is recorded in {out} and the pool was put back, "
+                      f"but the prediction failed: {type(exc).__name__}: {_one_line(exc)}\n")
+        return 1
+    hit = _compare(w, predicted, actual, failed, args.verify)
+    secs = rec["request_seconds"]
+    w("")
+    w("Timings:")
+    w("  kernel, per request (nr_hugepages write: alloc_pool_huge_folio(), scan and "
+      "migration): " + ", ".join(f"{s:.3f}" for s in secs) + " s")
+    w(f"  snapshot of the node (kpageflags, kpagecount): {rec['snapshot_seconds']:.2f} s")
+    w(f"  prediction: load the node {t1 - t0:.2f} s, predict {t2 - t1:.2f} s")
+    (out / "prediction.json").write_text(json.dumps({
+        "model": "contig.gigantic.predict_picks (Linux 6.18 model)",
+        "zero_flags": args.zero_flags, "count": args.verify,
+        "predicted": predicted, "predicted_hex": [hex(p) for p in predicted],
+        "hit": hit, "load_seconds": round(t1 - t0, 3), "predict_seconds": round(t2 - t1, 3),
+    }, indent=1) + "\n")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``python -m contig``."""
@@ -781,6 +1012,33 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-d", "--debug", action="store_true",
                    help="also print cma_alloc()'s pr_debug lines")
     c.set_defaults(func=cmd_cma)
+
+    g = add("gigantic", "where Linux 6.18 puts 1 GiB hugetlb pages: predict, replay, check",
+            "Predict which 1 GiB ranges Linux 6.18's alloc_contig_pages() takes for N "
+            "successive hugetlb requests (mm/page_alloc.c, mm/hugetlb.c), printing every "
+            "candidate tried and why it failed. --run replays a recorded run and compares "
+            "with what the kernel took; --snapshot predicts from zone snapshots; --live (root) "
+            "snapshots this machine, asks the kernel for N pages one at a time through "
+            "nr_hugepages, puts the pool back (also on an error or Ctrl-C) and compares.")
+    gsrc = g.add_mutually_exclusive_group(required=True)
+    gsrc.add_argument("--run", metavar="DIR", help="a recorded run (run.json and <Zone>.npz)")
+    gsrc.add_argument("--snapshot", metavar="DIR",
+                      help="a folder of zone snapshots: DMA.npz, DMA32.npz, Normal.npz")
+    gsrc.add_argument("--live", action="store_true",
+                      help="as root on Linux 6.18: record a run on this machine and compare")
+    g.add_argument("-n", type=_positive, metavar="N",
+                   help="requests to predict (default: the run's count; 1 for --snapshot)")
+    g.add_argument("--verify", type=_positive, metavar="N",
+                   help="with --live: how many 1 GiB pages to ask the kernel for")
+    g.add_argument("--out", metavar="DIR",
+                   help="with --live: where to record the run (a new folder; default "
+                        "./gigantic-run-<UTC time>); never overwritten")
+    g.add_argument("--zero-flags", choices=("pcp", "kernel"), default="pcp",
+                   help="read an in-use page with no flag as a per-CPU free page (pcp, the "
+                        "default) or as a kernel allocation")
+    g.add_argument("--sysfs", help=argparse.SUPPRESS)   # tests: a fake hstate folder
+    g.add_argument("--proc", help=argparse.SUPPRESS)    # tests: a fake /proc
+    g.set_defaults(func=cmd_gigantic)
     return p
 
 

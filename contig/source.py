@@ -33,6 +33,18 @@ watermark change, which shifts every line of that file after line 240 by 12
 (after line 6017 by 18): ``alloc_contig_range`` is on line 6699 there and on
 line 6681 in vanilla v4.4.
 
+Linux 6.18 has its own tables, :data:`FUNCTIONS_6_18` and
+:data:`STAGES_6_18`, for the events the 6.18 model (:mod:`contig.v6_18`)
+emits; ``where(name, kernel="6.18")`` looks a name up there.  Their line
+numbers were read from Linux 6.18.2 (``/work/src/linux-6.18``, the
+``gfunkmonk/linux-6.18.2`` tree); the links point at Elixir's ``v6.18``, as
+the course cites 6.18 (the stable updates up to 6.18.2 did not move these
+functions in mm/page_alloc.c, page_isolation.c, compaction.c, migrate.c,
+vmscan.c, swap.c as far as the course checks: each line names its function).
+Events named after a v4.4 function that 6.18 renamed point at the new name:
+``alloc_contig_range`` is ``alloc_contig_range_noprof()`` in 6.18 (the
+``alloc_contig_range`` name is a macro over it, for allocation profiling).
+
 Nothing here quotes the kernel: each entry says in the project's own words
 what the line is about.  The model never imports this module; narration and
 the views use it (``Event.source``, the step player's link).
@@ -48,7 +60,10 @@ __all__ = [
     "CONTRACT",
     "ELIXIR",
     "FUNCTIONS",
+    "FUNCTIONS_6_18",
+    "KERNELS",
     "STAGES",
+    "STAGES_6_18",
     "SourceRef",
     "annotate",
     "for_event",
@@ -64,6 +79,17 @@ ELIXIR = "https://elixir.bootlin.com/linux/v4.4/source/"
 
 #: The kernel release every line number here belongs to.
 VERSION = "v4.4"
+
+#: The kernels this module has tables for, and the Elixir tag each links to.
+KERNELS = {"4.4": "v4.4", "6.18": "v6.18"}
+
+
+def _kernel(kernel: str) -> str:
+    """``"4.4"`` or ``"6.18"`` (a leading ``v`` is accepted); ValueError otherwise."""
+    k = kernel.removeprefix("v") if isinstance(kernel, str) else kernel
+    if k not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, not {kernel!r}")
+    return k
 
 
 def url(file: str, line: int | None = None) -> str:
@@ -90,10 +116,14 @@ class SourceRef:
     function: str
     line: int
     what: str = ""
+    #: The Elixir tag the line belongs to: ``v4.4`` (the default) or ``v6.18``.
+    version: str = VERSION
 
     @property
     def url(self) -> str:
-        return url(self.file, self.line)
+        if self.version == VERSION:
+            return url(self.file, self.line)
+        return url(self.file, self.line).replace(ELIXIR, ELIXIR.replace(VERSION, self.version), 1)
 
     @property
     def label(self) -> str:
@@ -261,32 +291,164 @@ CALLERS: dict[str, SourceRef] = {
 }
 
 
-def where(func: str) -> SourceRef:
-    """The v4.4 source an event named ``func`` models (see :data:`FUNCTIONS`).
+# ---------------------------------------------------------------- Linux 6.18
+_INC_SWAP = "include/linux/swap.h"
+_ACR618 = "alloc_contig_range_noprof"
 
-    :raises ValueError: no entry for ``func`` (every name the model emits has one;
-        ``tests/test_source.py`` checks that).
+
+def _r6(file: str, function: str, line: int, what: str) -> SourceRef:
+    return SourceRef(file, function, line, what, version=KERNELS["6.18"])
+
+
+#: Every event name the 6.18 model (contig.v6_18) emits -> the Linux 6.18 source it models.
+FUNCTIONS_6_18: dict[str, SourceRef] = {
+    # mm/page_alloc.c: the CONFIG_CONTIG_ALLOC part
+    "alloc_contig_range": _r6(
+        _PA, _ACR618, 6879,
+        "the seed function, now with acr_flags and gfp: isolate by pageblock, drain, migrate, "
+        "find the large buddy, test, grab, split or make one compound page, undo"),
+    "__alloc_contig_verify_gfp_mask": _r6(
+        _PA, "__alloc_contig_verify_gfp_mask", 6825,
+        "refuse gfp flags a contiguous allocation cannot honour, keep the reclaim ones for "
+        "the migration targets"),
+    "__alloc_contig_migrate_range": _r6(
+        _PA, _MIG, 6740,
+        "empty the range of movable pages inside lru_cache_disable(); -ENOMEM ends the loop "
+        "at once, -EBUSY after 5 tries"),
+    "fatal_signal_pending": _r6(
+        _PA, _MIG, 6757,
+        "each round of the migration loop first checks for a fatal signal and stops with -EINTR"),
+    "alloc_contig_dump_pages": _r6(
+        _PA, "alloc_contig_dump_pages", 6726,
+        ("on -EBUSY without __GFP_NOWARN, dump the pages that did not move (only when "
+         "dynamic debug enables it)")),
+    "find_large_buddy": _r6(
+        _PA, "find_large_buddy", 2029,
+        "walk down from a PFN to the head of the free block that contains it, if any "
+        "(outer_start)"),
+    "split_free_pages": _r6(
+        _PA, "split_free_pages", 6799,
+        "without __GFP_COMP: cut the grabbed free blocks into order-0 pages"),
+    "prep_new_page": _r6(
+        _PA, "prep_new_page", 1850,
+        "with __GFP_COMP and an aligned power-of-two range: make it one compound page"),
+    "free_contig_range": _r6(
+        _PA, "free_contig_range", 7121,
+        ("give back a range: a large folio in one put when nr_pages is its size (a warning "
+         "otherwise), else page by page")),
+    "drain_all_pages": _r6(
+        _PA, "drain_all_pages", 2735,
+        "empty every CPU's per-CPU free lists of the zone into the buddy allocator"),
+    "bad_page": _r6(
+        _PA, "bad_page", 618,
+        "a page freed in a state it must not be in: report it and take it out of use"),
+    "alloc_contig_pages": _r6(
+        _PA, "alloc_contig_pages_noprof", 7083,
+        "the gigantic-page caller: try nr_pages-aligned ranges of each zone in zonelist order"),
+    "pfn_range_valid_contig": _r6(
+        _PA, "pfn_range_valid_contig", 7029,
+        "a candidate range must be online, of the zone, not reserved and not hugetlb"),
+    # mm/page_isolation.c
+    "start_isolate_page_range": _r6(
+        _PI, "start_isolate_page_range", 475,
+        "isolate the range pageblock by pageblock, its first and last pageblock through "
+        "isolate_single_pageblock()"),
+    "isolate_single_pageblock": _r6(
+        _PI, "isolate_single_pageblock", 313,
+        "isolate a boundary pageblock and make a free block or compound page that straddles "
+        "the boundary fall on one side of it"),
+    "set_migratetype_isolate": _r6(
+        _PI, "set_migratetype_isolate", 154,
+        "refuse an isolated block or one with an unmovable page (has_unmovable_pages() by "
+        "mode), else set the isolate bit and move its free pages"),
+    "has_unmovable_pages": _r6(
+        _PI, "has_unmovable_pages", 33,
+        "look at every page of the block: a CMA block counts as unmovable for callers other "
+        "than CMA, no tolerance count"),
+    "unset_migratetype_isolate": _r6(
+        _PI, "unset_migratetype_isolate", 212,
+        "clear the isolate bit (the block's own migratetype never changed) and move its free "
+        "pages back"),
+    "undo_isolate_page_range": _r6(
+        _PI, "undo_isolate_page_range", 525,
+        "clear the isolate bit of every pageblock of the range"),
+    "test_pages_isolated": _r6(
+        _PI, "test_pages_isolated", 597,
+        "every page from outer_start to end must now be free and on an isolated block"),
+    # mm/compaction.c, mm/migrate.c, mm/vmscan.c, mm/swap.c
+    "isolate_migratepages_range": _r6(
+        _CO, "isolate_migratepages_range", 1320,
+        "take a batch of movable pages (whole THPs too, for a contiguous allocation) off the LRU"),
+    "isolate_freepages_range": _r6(
+        _CO, "isolate_freepages_range", 695,
+        "grab every free block of the range whole, or fail"),
+    "migrate_pages": _r6(
+        _MI, "migrate_pages", 2064,
+        "move each isolated page or folio to a new page, up to 10 passes"),
+    "putback_movable_pages": _r6(
+        _MI, "putback_movable_pages", 257,
+        "return the pages that did not move to the LRU"),
+    "reclaim_clean_pages_from_list": _r6(
+        _VM, "reclaim_clean_pages_from_list", 1648,
+        "drop clean, unmapped page-cache pages instead of migrating them"),
+    "lru_add_drain_all": _r6(
+        _SW, "lru_add_drain_all", 891,
+        "flush every CPU's LRU-add batch so the pages in it reach the LRU"),
+    "lru_cache_disable": _r6(
+        _SW, "lru_cache_disable", 912,
+        "drain every LRU-add batch and keep new pages off the batches while migrating"),
+    "lru_cache_enable": _r6(
+        _INC_SWAP, "lru_cache_enable", 367,
+        "let pages use the per-CPU LRU-add batches again"),
+}
+
+#: Where 6.18's ``alloc_contig_range_noprof()`` (mm/page_alloc.c) runs each stage of the model.
+STAGES_6_18: dict[str, SourceRef] = {
+    "isolate": _r6(_PA, _ACR618, 6933, "isolate the pageblocks of [start, end) (no alignment "
+                                        "to MAX_ORDER any more)"),
+    "drain": _r6(_PA, _ACR618, 6937, "empty the per-CPU free lists of the zone, once"),
+    "migrate": _r6(_PA, _ACR618, 6949, "move the movable pages out of the range"),
+    "outer_start": _r6(_PA, _ACR618, 6980, "find the free block that holds start"),
+    "test": _r6(_PA, _ACR618, 6983, "check that every page is free and isolated"),
+    "grab": _r6(_PA, _ACR618, 6989, "take the free blocks out of the buddy allocator"),
+    "free_excess": _r6(_PA, _ACR618, 6999, "give back what lies outside [start, end)"),
+    "undo": _r6(_PA, _ACR618, 7015, "clear the isolate bits, on success and on failure"),
+    "done": _r6(_PA, _ACR618, 7016, "return 0 or the error"),
+}
+
+
+def where(func: str, kernel: str = "4.4") -> SourceRef:
+    """The source an event named ``func`` models: :data:`FUNCTIONS` for v4.4
+    (the default), :data:`FUNCTIONS_6_18` for ``kernel="6.18"``.
+
+    :raises ValueError: no entry for ``func`` (every name the model of that
+        kernel emits has one; ``tests/test_source.py`` checks that), or an
+        unknown ``kernel``.
     """
+    k = _kernel(kernel)
     if not isinstance(func, str):
         raise ValueError(f"func must be an event's function name (str), not {func!r}")
+    table = FUNCTIONS if k == "4.4" else FUNCTIONS_6_18
     try:
-        return FUNCTIONS[func]
+        return table[func]
     except KeyError:
-        raise ValueError(f"no v4.4 source entry for func {func!r}; known: "
-                         f"{', '.join(sorted(FUNCTIONS))}") from None
+        raise ValueError(f"no {KERNELS[k]} source entry for func {func!r}; known: "
+                         f"{', '.join(sorted(table))}") from None
 
 
-def stage_ref(stage: str) -> SourceRef:
-    """Where ``alloc_contig_range()`` runs ``stage`` (see :data:`STAGES`)."""
-    if not isinstance(stage, str) or stage not in STAGES:
-        raise ValueError(f"no v4.4 source entry for stage {stage!r}; known: "
-                         f"{', '.join(STAGES)}")
-    return STAGES[stage]
+def stage_ref(stage: str, kernel: str = "4.4") -> SourceRef:
+    """Where ``alloc_contig_range()`` runs ``stage`` (see :data:`STAGES`, :data:`STAGES_6_18`)."""
+    k = _kernel(kernel)
+    table = STAGES if k == "4.4" else STAGES_6_18
+    if not isinstance(stage, str) or stage not in table:
+        raise ValueError(f"no {KERNELS[k]} source entry for stage {stage!r}; known: "
+                         f"{', '.join(table)}")
+    return table[stage]
 
 
-def for_event(event: Any) -> SourceRef:
+def for_event(event: Any, kernel: str = "4.4") -> SourceRef:
     """:func:`where` of an event's ``func`` (any object with a ``func`` attribute)."""
-    return where(event.func)
+    return where(event.func, kernel)
 
 
 def link_markdown(event: Any) -> str:

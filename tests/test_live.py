@@ -137,3 +137,15 @@ def test_a_recorded_snapshot_loads_and_has_no_hugetlb_page_yet(run: Path):
     assert huge_heads(flags, start) == []      # the pool was empty before the run
     z = load_kpageflags(run / "DMA32.npz")
     z.check()
+
+
+@pytest.mark.parametrize("run", [r for r in RUNS if (r / "prediction.json").exists()],
+                         ids=lambda r: r.name)
+def test_a_recorded_prediction_is_consistent_with_its_run(run: Path):
+    """Runs made with `contig gigantic --live` also keep what the model predicted then."""
+    rec = json.loads((run / "run.json").read_text())
+    pred = json.loads((run / "prediction.json").read_text())
+    assert pred["count"] == rec["count"]
+    assert all(p % (1 << 18) == 0 for p in pred["predicted"])
+    assert pred["predicted_hex"] == [hex(p) for p in pred["predicted"]]
+    assert pred["hit"] == (pred["predicted"] == rec["picks"])

@@ -1,0 +1,263 @@
+"""``contig gigantic``: replay a recorded run, predict from snapshots, and the live check's guards.
+
+The live check changes the machine (it takes gigabytes for a moment), so it
+never runs here for real: the tests point it at a fake sysfs folder (the
+hidden ``--sysfs`` option) and a fake /proc (``--proc``) and replace the two
+readers of kpageflags, so what they prove is the command's own behaviour:
+its refusals, that the pool is put back whatever happens after the kernel was
+asked, and that a run is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from contig import live
+from contig.cli import main
+
+RUNS = Path(__file__).resolve().parents[1] / "contig" / "data" / "gigantic"
+RUN05 = RUNS / "run-05"
+
+
+def _rec(run: Path) -> dict:
+    return json.loads((run / "run.json").read_text())
+
+
+def _one_line_error(capsys, status: int, needle: str, code: int = 2) -> str:
+    out, err = capsys.readouterr()
+    assert status == code, (status, err)
+    assert "Traceback" not in err
+    assert err.startswith("contig: error: ") and err.count("\n") == 1, err
+    assert needle in err, err
+    return out
+
+
+# ---------------------------------------------------------------- --run, --snapshot
+def test_run_names_every_recorded_pick_and_the_verdict(capsys):
+    rec = _rec(RUN05)
+    assert main(["gigantic", "--run", str(RUN05)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"ARG run {RUN05}\nARG n {rec['count']}\n")
+    lines = [" ".join(x.split()) for x in out.split("Predicted vs actual:")[1].splitlines()]
+    for k, pick in enumerate(rec["picks"], 1):
+        # each of the kernel's picks is named on its request's line, with hit or miss
+        assert f"request {k}: predicted {pick:#x}, kernel {pick:#x}: hit" in lines, (k, out)
+    assert "Candidates tried" in out and "Predicted picks: " in out
+    assert "Verdict: HIT" in out
+    assert out.count(": hit\n") == rec["count"]
+
+
+def test_run_04_is_a_miss_in_another_order(capsys):
+    """Run 04 is the strict xfail of tests/test_gigantic_replay.py: the verdict says so."""
+    assert main(["gigantic", "--run", str(RUNS / "run-04")]) == 0
+    out = capsys.readouterr().out
+    assert "Verdict: MISS" in out and "another order" in " ".join(out.split())
+
+
+def test_run_with_fewer_requests_compares_only_those(capsys):
+    rec = _rec(RUNS / "run-01")               # the kernel took two pages, the third request failed
+    assert main(["gigantic", "--run", str(RUNS / "run-01"), "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "ARG n 2" in out and "request 3:" not in out.split("Predicted vs actual:")[1]
+    assert "Verdict: HIT" in out and out.count(": hit\n") == 2
+    assert rec["failed_at_request"] == 3
+    assert main(["gigantic", "--run", str(RUNS / "run-01")]) == 0
+    out = capsys.readouterr().out
+    assert "predicted     fails, kernel     fails: hit" in out
+    assert "request 3 failed, as predicted" in " ".join(out.split())
+
+
+def test_snapshot_predicts_the_recorded_picks(capsys):
+    rec = _rec(RUN05)
+    assert main(["gigantic", "--snapshot", str(RUN05), "-n", str(rec["count"])]) == 0
+    out = capsys.readouterr().out
+    assert f"ARG snapshot {RUN05}" in out
+    line = next(x for x in out.splitlines() if x.startswith("Predicted picks: "))
+    assert line == "Predicted picks: " + ", ".join(f"{p:#x}" for p in rec["picks"])
+    assert "Verdict" not in out                 # nothing to compare with
+
+
+def test_snapshot_of_some_zones_only(capsys, tmp_path):
+    """DMA32 alone: its 1 GiB candidates are 0x40000 and 0x80000 (0xc0000 is the PCI hole)."""
+    shutil.copy(RUNS / "run-01" / "DMA32.npz", tmp_path / "DMA32.npz")
+    assert main(["gigantic", "--snapshot", str(tmp_path), "-n", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Predicted picks: 0x40000, 0x80000 (request 3 fails)" in out
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--run", "/nonexistent/run"], "not a folder"),
+    (["--run", str(RUN05), "-n", "7"], "-n must be at most 6"),
+    (["--run", str(RUN05), "--verify", "2"], "--verify and --out go with --live"),
+    (["--snapshot", str(RUN05), "--out", "x"], "--verify and --out go with --live"),
+    (["--live"], "--live needs --verify N"),
+    (["--live", "--verify", "1", "-n", "2"], "-n goes with --run or --snapshot"),
+])
+def test_bad_input_is_one_line(capsys, args, needle):
+    _one_line_error(capsys, main(["gigantic", *args]), needle)
+
+
+def test_a_folder_without_snapshots_or_run(capsys, tmp_path):
+    _one_line_error(capsys, main(["gigantic", "--snapshot", str(tmp_path)]), "holds no zone snapshot")
+    _one_line_error(capsys, main(["gigantic", "--run", str(tmp_path)]), "holds no run.json")
+    (tmp_path / "run.json").write_text("{not json")
+    _one_line_error(capsys, main(["gigantic", "--run", str(tmp_path)]), "is not a recorded run")
+    (tmp_path / "Normal.npz").write_bytes(b"not a zip file")
+    _one_line_error(capsys, main(["gigantic", "--snapshot", str(tmp_path)]), "cannot read")
+
+
+def test_parser_errors_are_one_line(capsys):
+    _one_line_error(capsys, main(["gigantic"]), "one of the arguments")
+    _one_line_error(capsys, main(["gigantic", "--run", str(RUN05), "--live"]), "not allowed with")
+    _one_line_error(capsys, main(["gigantic", "--snapshot", str(RUN05), "-n", "0"]), "at least 1")
+
+
+# ---------------------------------------------------------------- --live: refusals
+def test_live_without_the_sysfs_file_says_so(capsys, tmp_path):
+    status = main(["gigantic", "--live", "--verify", "1", "--sysfs", str(tmp_path / "nope")])
+    _one_line_error(capsys, status, "does not exist")
+    assert not any(tmp_path.iterdir())
+
+
+def test_live_without_root_says_so(capsys, tmp_path, monkeypatch):
+    (tmp_path / "nr_hugepages").write_text("0\n")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.chdir(tmp_path)
+    status = main(["gigantic", "--live", "--verify", "1", "--sysfs", str(tmp_path)])
+    _one_line_error(capsys, status, "needs root")
+    assert (tmp_path / "nr_hugepages").read_text() == "0\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nr_hugepages"]   # no run folder made
+
+
+# ---------------------------------------------------------------- --live on a fake machine
+@pytest.fixture
+def fake_machine(tmp_path: Path, monkeypatch):
+    """A fake hstate folder and /proc made from run 05; the kernel "takes" run 05's picks.
+
+    ``capture_snapshot`` copies run 05's snapshots; ``read_huge_heads`` answers from
+    the fake nr_hugepages (the first N of run 05's picks), as kpageflags would.
+    """
+    rec = _rec(RUN05)
+    sysfs = tmp_path / "hugepages-1048576kB"
+    sysfs.mkdir()
+    (sysfs / "nr_hugepages").write_text("0\n")
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    for name, text in rec["proc_before"].items():
+        (proc / name).write_text(text)
+    (proc / "cmdline").write_text(rec["cmdline"] + "\n")
+    writes: list[int] = []
+
+    def capture(zone, out, **_kw):
+        shutil.copy(RUN05 / f"{zone}.npz", out)
+
+    def heads(*_a, **_kw):
+        n = int((sysfs / "nr_hugepages").read_text())
+        writes.append(n)
+        return sorted(rec["picks"][:n])
+
+    monkeypatch.setattr(live, "capture_snapshot", capture)
+    monkeypatch.setattr(live, "read_huge_heads", heads)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.chdir(tmp_path)
+    return {"sysfs": sysfs, "proc": proc, "rec": rec, "writes": writes, "tmp": tmp_path}
+
+
+def _live(m: dict, *extra: str) -> int:
+    return main(["gigantic", "--live", "--verify", "3", "--sysfs", str(m["sysfs"]),
+                 "--proc", str(m["proc"]), *extra])
+
+
+def test_live_on_a_fake_machine_records_predicts_and_compares(capsys, fake_machine):
+    m = fake_machine
+    assert _live(m, "--out", "run-x") == 0
+    out = capsys.readouterr().out
+    picks = m["rec"]["picks"][:3]
+    assert m["writes"] == [0, 1, 2, 3]                       # one request at a time
+    assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"   # put back
+    rec = json.loads((m["tmp"] / "run-x" / "run.json").read_text())
+    assert rec["picks"] == picks and rec["failed_at_request"] is None
+    pred = json.loads((m["tmp"] / "run-x" / "prediction.json").read_text())
+    assert pred["predicted"] == picks and pred["hit"] is True
+    assert "Verdict: HIT" in out and "nr_hugepages put back to 0" in " ".join(out.split())
+    assert "kernel, per request" in out and "snapshot of the node" in out
+    assert "prediction: load the node" in out
+
+
+def test_live_default_out_is_a_new_folder_and_a_run_is_never_overwritten(capsys, fake_machine):
+    m = fake_machine
+    assert _live(m) == 0 and _live(m) == 0
+    capsys.readouterr()
+    made = sorted(p.name for p in m["tmp"].iterdir() if p.name.startswith("gigantic-run-"))
+    assert len(made) == 2                          # the second run did not reuse the first folder
+    before = (m["tmp"] / made[0] / "run.json").read_text()
+    _one_line_error(capsys, _live(m, "--out", made[0]), "never overwritten")
+    assert (m["tmp"] / made[0] / "run.json").read_text() == before
+
+
+def test_live_pool_is_restored_when_the_prediction_raises(capsys, fake_machine, monkeypatch):
+    m = fake_machine
+    import contig.gigantic
+
+    def boom(*_a, **_kw):
+        assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(contig.gigantic, "attempts", boom)
+    out = _one_line_error(capsys, _live(m, "--out", "run-y"), "prediction failed: RuntimeError: boom",
+                          code=1)
+    assert m["writes"] == [0, 1, 2, 3]
+    assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"
+    assert (m["tmp"] / "run-y" / "run.json").is_file()      # the kernel's picks are kept
+    assert "the kernel took" in out
+
+
+def test_live_ctrl_c_puts_the_pool_back_and_exits_130(capsys, fake_machine, monkeypatch):
+    m = fake_machine
+    real = live.read_huge_heads
+
+    def interrupted(*a, **kw):
+        heads = real(*a, **kw)
+        if int((m["sysfs"] / "nr_hugepages").read_text()) == 2:
+            raise KeyboardInterrupt
+        return heads
+
+    monkeypatch.setattr(live, "read_huge_heads", interrupted)
+    status = _live(m, "--out", "run-z")
+    _out, err = capsys.readouterr()
+    assert status == 130 and err == "contig: interrupted\n"
+    assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"
+    assert not (m["tmp"] / "run-z" / "run.json").exists()
+
+
+def test_live_refuses_a_pool_that_is_not_empty(capsys, fake_machine):
+    m = fake_machine
+    (m["sysfs"] / "nr_hugepages").write_text("2\n")
+    _one_line_error(capsys, _live(m, "--out", "run-w"), "already holds 2")
+    assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "2"
+
+
+def test_live_sigterm_puts_the_pool_back_and_says_so(capsys, fake_machine, monkeypatch):
+    import signal
+    m = fake_machine
+    real = live.read_huge_heads
+
+    def terminated(*a, **kw):
+        heads = real(*a, **kw)
+        if int((m["sysfs"] / "nr_hugepages").read_text()) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return heads
+
+    monkeypatch.setattr(live, "read_huge_heads", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    status = _live(m, "--out", "run-t")
+    _out, err = capsys.readouterr()
+    assert status == 128 + signal.SIGTERM
+    assert err == "contig: stopped by a signal; nr_hugepages was put back to 0\n"
+    assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"
+    assert signal.getsignal(signal.SIGTERM) is before
