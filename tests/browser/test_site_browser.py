@@ -120,13 +120,14 @@ IMAGES_JS = """async () => {
 
 # For each <details> in the article: is it open, is anything but its summary
 # visible (laid out, not visibility:hidden, not transparent: the theme fades
-# a toggle's content in)?
+# a toggle's content in): text, or a picture (a folded solution may hold only a figure)?
 VISIBLE = "{opacityProperty: true, visibilityProperty: true}"
 DETAILS_JS = """() => [...document.querySelectorAll("article details")].map(d => ({
   open: d.open,
   summary: (d.querySelector(":scope > summary") || {}).innerText || "",
   visible: [...d.querySelectorAll("*")].filter(e => !e.closest("summary") && e.closest("details") === d)
-             .some(e => e.checkVisibility(VISIBLE) && e.innerText && e.innerText.trim()),
+             .some(e => e.checkVisibility(VISIBLE) && ((e.innerText && e.innerText.trim())
+                        || (e.tagName === "IMG" && e.getBoundingClientRect().width > 0))),
 }))""".replace("VISIBLE", VISIBLE)
 
 # Is the text `marker` on the page, and is any element holding it visible?
