@@ -291,6 +291,51 @@ CALLERS: dict[str, SourceRef] = {
 }
 
 
+#: CMA in v4.4 (mm/cma.c, mm/cma.h, lib/bitmap.c, drivers/base/dma-contiguous.c), as
+#: contig.cma models it and notebook 14 cites it.
+_CMA = "mm/cma.c"
+CMA: dict[str, SourceRef] = {
+    "cma_mutex": _r(_CMA, "cma_mutex", 44,
+                    "the one mutex that makes every CMA area's alloc_contig_range() calls run "
+                    "one at a time"),
+    "cma_bitmap_aligned_mask": _r(_CMA, "cma_bitmap_aligned_mask", 56,
+                                  "bits per aligned slot, minus one"),
+    "cma_bitmap_aligned_offset": _r(_CMA, "cma_bitmap_aligned_offset", 68,
+                                    "the bit offset that aligns a slot (4.4's formula, fixed in "
+                                    "4.13)"),
+    "cma_bitmap_pages_to_bits": _r(_CMA, "cma_bitmap_pages_to_bits", 78,
+                                   "pages rounded up to whole bits"),
+    "cma_clear_bitmap": _r(_CMA, "cma_clear_bitmap", 84, "clear a buffer's bits"),
+    "cma_activate_area": _r(_CMA, "cma_activate_area", 97,
+                            "at boot: the bitmap, one zone for the whole area, CMA pageblocks"),
+    "cma_init_reserved_mem": _r(_CMA, "cma_init_reserved_mem", 169,
+                                "the area rules: base and size aligned, order_per_bit fits"),
+    "cma_declare_contiguous": _r(_CMA, "cma_declare_contiguous", 228,
+                                 "reserve an area from the early allocator"),
+    "cma_alloc": _r(_CMA, "cma_alloc", 364,
+                    "find a free aligned slot in the bitmap, set its bits, try it, retry on -EBUSY"),
+    "cma_alloc search": _r(_CMA, "cma_alloc", 388,
+                           "under cma->lock: search the bitmap and set the slot's bits"),
+    "cma_alloc call": _r(_CMA, "cma_alloc", 405,
+                         "under cma_mutex: alloc_contig_range(pfn, pfn + count, MIGRATE_CMA)"),
+    "cma_alloc give up": _r(_CMA, "cma_alloc", 414,
+                            "any error other than -EBUSY ends the search"),
+    "cma_alloc retry": _r(_CMA, "cma_alloc", 420,
+                          "the next search starts one alignment step after the failed slot"),
+    "struct cma": _r("mm/cma.h", "struct cma", 4,
+                     "base_pfn, count, bitmap, order_per_bit and the lock"),
+    "bitmap_find_next_zero_area_off": _r("lib/bitmap.c", "bitmap_find_next_zero_area_off", 307,
+                                         "the first run of clear bits at an aligned index"),
+    "dma_alloc_from_contiguous": _r("drivers/base/dma-contiguous.c", "dma_alloc_from_contiguous",
+                                    190, "a driver's call: the alignment capped at "
+                                         "CONFIG_CMA_ALIGNMENT, then cma_alloc()"),
+    "init_cma_reserved_pageblock": _r(_PA, "init_cma_reserved_pageblock", 1258,
+                                      "a reserved pageblock becomes a free CMA pageblock"),
+    "__rmqueue": _r(_PA, "__rmqueue", 1790,
+                    "a MOVABLE allocation falls back to the CMA lists when its own are empty"),
+}
+
+
 # ---------------------------------------------------------------- Linux 6.18
 _INC_SWAP = "include/linux/swap.h"
 _ACR618 = "alloc_contig_range_noprof"

@@ -141,7 +141,7 @@ def test_where_takes_the_kernel():
 
 
 def _all_refs():
-    for table in (source.FUNCTIONS, source.STAGES, source.CONTRACT, source.CALLERS):
+    for table in (source.FUNCTIONS, source.STAGES, source.CONTRACT, source.CALLERS, source.CMA):
         yield from table.items()
 
 
@@ -168,7 +168,7 @@ def test_urls_are_elixir_v4_4(key, ref):
     assert (u.scheme, u.netloc) == ("https", "elixir.bootlin.com")
     assert u.path == f"/linux/v4.4/source/{ref.file}"
     assert u.fragment == f"L{ref.line}"
-    assert re.fullmatch(r"(mm|include/linux)/[a-z_]+\.[ch]", ref.file), ref.file
+    assert re.fullmatch(r"(mm|include/linux|lib|drivers/base)/[a-z_-]+\.[ch]", ref.file), ref.file
     assert ref.line > 0 and ref.function and ref.what
     assert str(ref) == f"{ref.file}:{ref.line} {ref.function}()"
 
