@@ -583,18 +583,27 @@ def cmd_quiz(args: argparse.Namespace, w: Callable[[str], None]) -> int:
 
 
 # ---------------------------------------------------------------- scenario
-def cmd_scenario(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+def _listed_or_named(args: argparse.Namespace, table: Any, get: Callable[[str], Any],
+                     w: Callable[[str], None]) -> Any:
+    """``--list``: print each scenario of ``table`` (name and title), return None;
+    a NAME: return that scenario (an unknown name is a usage error)."""
     if args.list or args.name is None:
         if args.name is not None:
             raise UsageError("give either --list or a scenario name, not both")
-        width = max(len(n) for n in _scenarios.SCENARIOS)
-        for s in _scenarios.SCENARIOS.values():
+        width = max(len(n) for n in table)
+        for s in table.values():
             w(f"{s.name:<{width}}  {s.title}")
-        return 0
+        return None
     try:
-        sc = _scenarios.get(args.name)
+        return get(args.name)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def cmd_scenario(args: argparse.Namespace, w: Callable[[str], None]) -> int:
+    sc = _listed_or_named(args, _scenarios.SCENARIOS, _scenarios.get, w)
+    if sc is None:
+        return 0
     before, after, r = _execute(sc)
     w(f"{sc.name}: {sc.title}")
     w("")
@@ -664,17 +673,9 @@ def _one_line(exc: BaseException) -> str:
 # ---------------------------------------------------------------- cma
 def cmd_cma(args: argparse.Namespace, w: Callable[[str], None]) -> int:
     from . import cma_scenarios
-    if args.list or args.name is None:
-        if args.name is not None:
-            raise UsageError("give either --list or a scenario name, not both")
-        width = max(len(n) for n in cma_scenarios.CMA_SCENARIOS)
-        for sc in cma_scenarios.CMA_SCENARIOS.values():
-            w(f"{sc.name:<{width}}  {sc.title}")
+    sc = _listed_or_named(args, cma_scenarios.CMA_SCENARIOS, cma_scenarios.get, w)
+    if sc is None:
         return 0
-    try:
-        sc = cma_scenarios.get(args.name)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     cma = sc.build()
     before = cma.zone.copy()
     cma, out = sc.run(cma)
