@@ -31,6 +31,8 @@ counters (CMA, HIGHATOMIC, ``NR_FREE_PAGES_BLOCKS``) are not kept, only
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..buddy import _add_free, _del_free, free_pages_prepare, page_is_buddy
 from ..freelist import list_add_tail, list_del
 from ..zone import MIGRATE_PCPTYPES, MigrateType, Zone
@@ -230,16 +232,13 @@ def __move_freepages_block(z: Zone, start_pfn: int, old_mt: int, new_mt: int) ->
     (4.4: head), NR_FREE_PAGES follows the isolate-ness of the two types.
     Returns the pages moved.
     """
-    s = z.start_pfn
-    end = start_pfn + z.geometry.pageblock_nr_pages
-    pfn = start_pfn
+    lo = start_pfn - z.start_pfn
+    hi = lo + z.geometry.pageblock_nr_pages
     moved = 0
-    while pfn < end:
-        i = pfn - s
+    # the kernel walks the block PFN by PFN, jumping over each free block; only the heads
+    # of free blocks (order >= 0) are acted on, in ascending order: find them at once
+    for i in (lo + np.flatnonzero(z.order[lo:hi] >= 0)).tolist():
         o = int(z.order[i])
-        if o < 0:
-            pfn += 1
-            continue
         list_del(z, i)
         list_add_tail(z, i, z.free_sentinel(o, int(new_mt)))
         z.mtype[i] = int(new_mt)
@@ -247,7 +246,6 @@ def __move_freepages_block(z: Zone, start_pfn: int, old_mt: int, new_mt: int) ->
         n = 1 << o
         z.nr_free_pages += (n if int(new_mt) != ISOLATE else 0) - (n if int(old_mt) != ISOLATE else 0)
         moved += n
-        pfn += n
     return moved
 
 
