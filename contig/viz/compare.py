@@ -51,6 +51,8 @@ CAUSES: dict[str, str] = {
                    "lower buddy head, or failed)",
     "enomem": "5.13: -ENOMEM from migrate_pages() ends the loop at once",
     "stage": "a different stage stopped the call (see the stages above)",
+    "pages": "the same stages ran, but the kernels moved, freed or merged pages differently "
+             "(migration of compound pages, where freed targets and pages land)",
     "follows": "follows from where each kernel stopped",
     "log": "5.13: the \"PFNs busy\" message is gone (the test_pages_isolated tracepoint "
            "records the PFN instead)",
@@ -144,7 +146,7 @@ def differences(r4: ContigResult, z4: Zone, r6: ContigResult, z6: Zone, *,
             b = f" (PFN {r.busy_pfn})" if r.busy_pfn is not None and r.failed_stage else ""
             where.append(f"{k} {_stop(r)}{b}")
         out.append((key, "returns: " + ", ".join(where)))
-    pair("compound", "pages migrated / dropped", f"{len(r4.migrated)} / {len(r4.reclaimed)}",
+    pair("pages", "pages migrated / dropped", f"{len(r4.migrated)} / {len(r4.reclaimed)}",
          f"{len(r6.migrated)} / {len(r6.reclaimed)}")
     pair("outer_start", "outer_start", r4.outer_start, r6.outer_start)
     pair("free", "outer_end", r4.outer_end, r6.outer_end)
@@ -159,7 +161,7 @@ def differences(r4: ContigResult, z4: Zone, r6: ContigResult, z6: Zone, *,
     if m4 != m6:
         n = sum(a != b for a, b in zip(m4, m6))
         first = next(i for i, (a, b) in enumerate(zip(m4, m6)) if a != b) + z4.start_pfn
-        out.append(("follows" if not same_stop else "compound",
+        out.append(("follows" if not same_stop else "pages",
                     f"pages after: {n} PFN(s) differ, the first at PFN {first}"))
     f4 = [(p, o) for p, o, _ in z4.free_blocks()]
     f6 = [(p, o) for p, o, _ in z6.free_blocks()]
