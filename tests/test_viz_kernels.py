@@ -218,3 +218,25 @@ def test_failure_mark_of_a_6_18_migration_fall_through():
     r = k618.alloc_contig_range(z, 8, 12, busy_pfns=[10])
     assert r.failed_stage == "__alloc_contig_migrate_range" and r.busy_pfn == 10
     assert failure_mark(r) == (10, "busy: PFN 10")
+
+
+def test_replays_name_their_kernel(zones):
+    import html
+    import json
+    import re
+
+    def replay(text):
+        return json.loads(html.unescape(re.search(r'contig-replay"[^>]*>(.*?)</span>', text)[1]))
+
+    app = RangeExplorer(zones, zone="pad", start=10, end=18)
+    d = replay(app.result_html.value)
+    assert d["kernel"] == "4.4" and d["zone"]["map"] == MAPS["pad"][0]
+    app.set_kernel("6.18")
+    d = replay(app.result_html.value)
+    # the browser harness replays "zone" with v4.4: a 6.18 run keeps its zone apart
+    assert d["kernel"] == "6.18" and "zone" not in d and d["zone_6_18"]["map"] == MAPS["pad"][0]
+    z = Zone.from_map(d["zone_6_18"]["map"], geometry=TINY, blocks=d["zone_6_18"]["blocks"])
+    assert k618.alloc_contig_range(z, d["start"], d["end"]).ret == d["ret"] == 0
+    p = StepPlayer(make("outer"), 28, 32, kernel="6.18")
+    d = replay(p.why.value)
+    assert d["kernel"] == "6.18" and "zone" not in d and d["step"] == 0

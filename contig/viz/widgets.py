@@ -280,8 +280,18 @@ def _replay_json(src: _Source, r: ContigResult, geometry: Geometry | None = None
 
     opts = dict(getattr(src.obj, "options", {}) or {})
     mt = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
-    return json.dumps({**_call_json(src.zone(geometry), r.start, r.end, mt, opts), "ret": r.ret,
-                       "kernel": kernel_of(r)}, sort_keys=True)
+    return json.dumps(_for_kernel({**_call_json(src.zone(geometry), r.start, r.end, mt, opts),
+                                   "ret": r.ret}, kernel_of(r)), sort_keys=True)
+
+
+def _for_kernel(d: dict[str, Any], kernel: str) -> dict[str, Any]:
+    """A replay for ``kernel``: v4.4's keeps its zone under ``"zone"`` (the browser harness
+    replays that with the v4.4 model); another kernel's goes under ``"zone_<kernel>"``
+    (e.g. ``zone_6_18``) so that no v4.4 replay is run on it."""
+    d = dict(d, kernel=kernel)
+    if kernel != "4.4" and "zone" in d:
+        d["zone_" + kernel.replace(".", "_")] = d.pop("zone")
+    return d
 
 
 def geometry_choices(zone: Zone) -> list[tuple[str, Geometry]]:
@@ -1125,8 +1135,8 @@ class StepPlayer(_App):
             mt = migratetype if migratetype is not None else getattr(
                 src.obj, "migratetype", MigrateType.MOVABLE)
             r = run_kernel(kernel, z, start, end, mt, **opts)
-            self._replay_base = {**_call_json(r.events.initial, start, end, int(mt), opts),
-                                 "kernel": kernel}
+            self._replay_base = _for_kernel(_call_json(r.events.initial, start, end, int(mt),
+                                                       opts), kernel)
         if not hasattr(r.events, "zone_at") or not len(r.events):
             raise ValueError("StepPlayer needs a result recorded with trace=True")
         self.result = r
