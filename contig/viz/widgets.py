@@ -1086,7 +1086,7 @@ def _source_link(event, kernel: str) -> str:
     try:
         ref = source.where(event.func, kernel=kernel)   # type: ignore[call-arg]
         url, label = ref.url, f"{ref.label} {ref.file}:{ref.line}"
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):   # no 6.18 table (yet): Elixir's search
         pass
     return (f'v{kernel} source: <a class="contig-source" href="{html.escape(url)}" '
             f'target="_blank" rel="noopener">{html.escape(label)}</a>')
