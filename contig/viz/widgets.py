@@ -5,6 +5,12 @@
   line exactly as :meth:`contig.ContigResult.summary` prints it.
 * :class:`StepPlayer`: play a recorded call event by event, the zone redrawn
   as it was after each event, with the event's ``why``.
+* :class:`KernelComparer`: one range, both kernels: the zone before, after
+  Linux 4.4 and after Linux 6.18, with a line per difference.
+
+The explorer and the player run ``kernel="4.4"`` (:mod:`contig.v4_4`, the
+default) or ``kernel="6.18"`` (:mod:`contig.v6_18`, see :func:`run_kernel`);
+the explorer has a kernel picker (:meth:`RangeExplorer.set_kernel`).
 
 Each app builds its widgets and one :class:`matplotlib.figure.Figure` once.
 A change runs a plain method (``update`` / ``step_to``) that updates the
@@ -20,7 +26,9 @@ Every app has ``.widget`` (the top-level box) and displays as it;
 ``figure_arrays()`` returns what was drawn, for tests and notebooks.
 CSS classes for browser tests: ``contig-range``, ``contig-start``,
 ``contig-end``, ``contig-result``, ``contig-plot``, ``contig-geometry``,
-``contig-zoom``, ``contig-step``, ``contig-why``.
+``contig-zoom``, ``contig-step``, ``contig-why``, ``contig-kernel`` (the
+kernel picker), ``contig-comparer`` (a KernelComparer's box; its differences
+are in ``contig-diff`` inside ``contig-result``).
 """
 
 from __future__ import annotations
