@@ -848,6 +848,10 @@ def failure_mark(result) -> tuple[int, str] | None:
     where ``test_pages_isolated()`` or ``isolate_freepages_range()`` gave up."""
     if result.failed_stage == "test_pages_isolated" and result.busy_pfn is not None:
         return int(result.busy_pfn), f"busy: PFN {result.busy_pfn}"
+    if (getattr(result, "kernel", "4.4") != "4.4" and result.busy_pfn is not None
+            and result.failed_stage == "__alloc_contig_migrate_range"):
+        # 4.5+: a migration -EBUSY falls through to test_pages_isolated(), whose fin_pfn it is
+        return int(result.busy_pfn), f"busy: PFN {result.busy_pfn}"
     if result.failed_stage == "isolate_freepages_range":
         for e in reversed(getattr(result, "events", None) or []):
             if e.func == "isolate_freepages_range" and e.fields.get("stop_pfn") is not None:

@@ -5,6 +5,12 @@
   line exactly as :meth:`contig.ContigResult.summary` prints it.
 * :class:`StepPlayer`: play a recorded call event by event, the zone redrawn
   as it was after each event, with the event's ``why``.
+* :class:`KernelComparer`: one range, both kernels: the zone before, after
+  Linux 4.4 and after Linux 6.18, with a line per difference.
+
+The explorer and the player run ``kernel="4.4"`` (:mod:`contig.v4_4`, the
+default) or ``kernel="6.18"`` (:mod:`contig.v6_18`, see :func:`run_kernel`);
+the explorer has a kernel picker (:meth:`RangeExplorer.set_kernel`).
 
 Each app builds its widgets and one :class:`matplotlib.figure.Figure` once.
 A change runs a plain method (``update`` / ``step_to``) that updates the
@@ -20,7 +26,9 @@ Every app has ``.widget`` (the top-level box) and displays as it;
 ``figure_arrays()`` returns what was drawn, for tests and notebooks.
 CSS classes for browser tests: ``contig-range``, ``contig-start``,
 ``contig-end``, ``contig-result``, ``contig-plot``, ``contig-geometry``,
-``contig-zoom``, ``contig-step``, ``contig-why``.
+``contig-zoom``, ``contig-step``, ``contig-why``, ``contig-kernel`` (the
+kernel picker), ``contig-comparer`` (a KernelComparer's box; its differences
+are in ``contig-diff`` inside ``contig-result``).
 """
 
 from __future__ import annotations
@@ -60,7 +68,11 @@ from .plot import (
     isolation_failures,
 )
 
-__all__ = ["RangeExplorer", "StepPlayer", "geometry_choices", "legend_html", "render_png"]
+__all__ = ["KERNELS", "KernelComparer", "RangeExplorer", "StepPlayer", "geometry_choices", "legend_html",
+           "render_png", "run_kernel"]
+
+#: the kernels the apps can run: value -> label of the kernel picker
+KERNELS = {"4.4": "Linux 4.4", "6.18": "Linux 6.18"}
 
 #: zones of more pages than this are run with ``bulk=True`` by the range explorer
 BULK_ABOVE = 4096
@@ -185,9 +197,9 @@ class _Source:
         s, e = getattr(self.obj, "start", None), getattr(self.obj, "end", None)
         return (int(s), int(e)) if isinstance(s, int) and isinstance(e, int) else None
 
-    def run(self, start: int, end: int,
-            geometry: Geometry | None = None) -> tuple[Zone, ContigResult]:
-        """alloc_contig_range() on a copy of the zone, with the scenario's options.
+    def run(self, start: int, end: int, geometry: Geometry | None = None,
+            kernel: str = "4.4") -> tuple[Zone, ContigResult]:
+        """alloc_contig_range() of ``kernel`` on a copy of the zone, with the scenario's options.
 
         :return: (the copy, changed by the call; the result).
         """
@@ -199,7 +211,7 @@ class _Source:
         # the explorer shows no steps, so beyond a few thousand pages it takes the numpy
         # path: the same zone and result (tests/test_bulk.py), a coarser trace
         opts.setdefault("bulk", z.spanned_pages > BULK_ABOVE)
-        return z, alloc_contig_range(z, start, end, mt, **opts)
+        return z, run_kernel(kernel, z, start, end, mt, **opts)
 
 
 def _sources(zones) -> dict[str, _Source]:
@@ -223,6 +235,39 @@ def _message(text: str) -> str:
     return (f'<div style="color:#CC3311"><b>{html.escape(text)}</b></div>')
 
 
+def check_kernel(value: Any) -> str:
+    """``"4.4"`` or ``"6.18"`` (a str; anything else raises naming the value)."""
+    if not isinstance(value, str):
+        raise TypeError(f"kernel must be one of {', '.join(map(repr, KERNELS))} (a str), "
+                        f"not {value!r}")
+    return check_choice("kernel", value, tuple(KERNELS))
+
+
+def run_kernel(kernel: str, zone: Zone, start: int, end: int,
+               migratetype: int = MigrateType.MOVABLE, **options: Any) -> ContigResult:
+    """``alloc_contig_range()`` of ``kernel`` on ``zone`` (changed in place).
+
+    ``"4.4"``: :func:`contig.v4_4.alloc_contig_range` (zone, start, end,
+    migratetype, options).  ``"6.18"``: :func:`contig.v6_18.alloc_contig_range`:
+    6.18 takes no migratetype but ``acr_flags`` (a CMA request is
+    ``ACR_FLAGS_CMA``, any other ``ACR_FLAGS_NONE``); of the v4.4 options it
+    knows ``busy_pfns``, ``fatal_signal_at`` and ``trace`` (the numpy path
+    ``bulk`` is v4.4's only; the others are dropped).
+    """
+    kernel = check_kernel(kernel)
+    if kernel == "4.4":
+        return alloc_contig_range(zone, start, end, migratetype, **options)   # contig.v4_4's
+    from .. import v6_18
+    opts = {k: v for k, v in options.items() if k in ("busy_pfns", "fatal_signal_at", "trace")}
+    flags = v6_18.ACR_FLAGS_CMA if int(migratetype) == MigrateType.CMA else v6_18.ACR_FLAGS_NONE
+    return v6_18.alloc_contig_range(zone, start, end, flags, **opts)
+
+
+def kernel_of(r: ContigResult) -> str:
+    """The kernel a result came from (``"4.4"`` unless it says otherwise)."""
+    return getattr(r, "kernel", "4.4")
+
+
 def _call_json(z: Zone, start: int, end: int, mt: int, opts: dict[str, Any]) -> dict[str, Any]:
     """The zone (if small) and the call, as plain data a test can replay with the model."""
     d: dict[str, Any] = {"start": start, "end": end}
@@ -243,8 +288,18 @@ def _replay_json(src: _Source, r: ContigResult, geometry: Geometry | None = None
 
     opts = dict(getattr(src.obj, "options", {}) or {})
     mt = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
-    return json.dumps({**_call_json(src.zone(geometry), r.start, r.end, mt, opts), "ret": r.ret},
-                      sort_keys=True)
+    return json.dumps(_for_kernel({**_call_json(src.zone(geometry), r.start, r.end, mt, opts),
+                                   "ret": r.ret}, kernel_of(r)), sort_keys=True)
+
+
+def _for_kernel(d: dict[str, Any], kernel: str) -> dict[str, Any]:
+    """A replay for ``kernel``: v4.4's keeps its zone under ``"zone"`` (the browser harness
+    replays that with the v4.4 model); another kernel's goes under ``"zone_<kernel>"``
+    (e.g. ``zone_6_18``) so that no v4.4 replay is run on it."""
+    d = dict(d, kernel=kernel)
+    if kernel != "4.4" and "zone" in d:
+        d["zone_" + kernel.replace(".", "_")] = d.pop("zone")
+    return d
 
 
 def geometry_choices(zone: Zone) -> list[tuple[str, Geometry]]:
@@ -277,8 +332,14 @@ def describe_call(r: ContigResult) -> str:
     the aligned range, what was migrated or dropped, the outer range with its head
     and tail, or where it failed.  Ranges are half-open, ``[first, one past last)``."""
     s, e = r.start, r.end
-    out = [f"The request [{s}, {e}) is isolated as the aligned range "
-           f"[{r.isolate_start}, {r.isolate_end})."]
+    new = kernel_of(r) != "4.4"
+    if new:   # 5.19+: pageblock granular, no pfn_max_align
+        out = [f"Linux {kernel_of(r)}: the request [{s}, {e}) is isolated pageblock by pageblock, "
+               f"as [{r.isolate_start}, {r.isolate_end}) (rounded to pageblocks only; the two "
+               f"boundary blocks are checked whole)."]
+    else:
+        out = [f"The request [{s}, {e}) is isolated as the aligned range "
+               f"[{r.isolate_start}, {r.isolate_end})."]
     if r.migrated or r.reclaimed:
         out.append(f"{len(r.migrated)} page(s) migrated, {len(r.reclaimed)} clean page-cache "
                    f"page(s) dropped.")
@@ -289,6 +350,8 @@ def describe_call(r: ContigResult) -> str:
             parts.append(f"the head [{os_}, {s})")
         if oe > e:
             parts.append(f"the tail [{e}, {oe})")
+        if new and os_ < s:
+            out.append(f"find_large_buddy({s}) found the free block at {os_} that covers {s}.")
         if parts:
             out.append(f"The free blocks cover [{os_}, {oe}) (outer_start {os_}, outer_end {oe}): "
                        f"{' and '.join(parts)} {'are' if len(parts) > 1 else 'is'} freed back and "
@@ -300,11 +363,20 @@ def describe_call(r: ContigResult) -> str:
         where = f" at PFN {r.busy_pfn}" if r.busy_pfn is not None else ""
         out.append(f"It fails with {errname(r.ret)} in {r.failed_stage}{where}; the range "
                    f"is given back and nothing is allocated.")
+        if new:
+            out.append("No \"PFNs busy\" line (removed in 5.13); every pageblock keeps its own "
+                       "migratetype (the isolate bit is cleared, 6.15+).")
     return " ".join(out)
 
 
+def _kernel_summary(r: ContigResult) -> str:
+    """``r.summary()``, prefixed with ``Linux 6.18: `` for a 6.18 result (v4.4's stays bare)."""
+    k = kernel_of(r)
+    return r.summary() if k == "4.4" else f"Linux {k}: {r.summary()}"
+
+
 def _result_html(r: ContigResult, description: str = "", replay: str = "") -> str:
-    parts = [f'<code style="font-size:12px">{html.escape(r.summary())}</code>']
+    parts = [f'<code style="font-size:12px">{html.escape(_kernel_summary(r))}</code>']
     if replay:   # hidden: lets the browser test recompute the result with the model
         parts.append(f'<span class="contig-replay" style="display:none">{html.escape(replay)}</span>')
     if r.log:
@@ -519,15 +591,20 @@ class RangeExplorer(_App):
     MAX_ORDER or pageblock_order (:meth:`contig.Zone.with_geometry`), to see
     how the rounding of the range depends on them.
 
+    :param kernel: ``"4.4"`` (:func:`contig.v4_4.alloc_contig_range`, the
+        default) or ``"6.18"`` (:func:`contig.v6_18.alloc_contig_range`); the
+        kernel picker switches between them.
+
     Typed setters: :meth:`set_zone`, :meth:`set_geometry`, :meth:`set_range`,
-    :meth:`set_window`; the callback :meth:`update`; what is shown:
+    :meth:`set_window`, :meth:`set_kernel`; the callback :meth:`update`; what is shown:
     :attr:`state`, :attr:`result`, :meth:`figure_arrays`.
     """
 
     def __init__(self, zones=None, *, zone: str | None = None, start: int | None = None,
                  end: int | None = None, live: bool = True, figsize=(9.6, 6.4), dpi: float = 80,
-                 strip_max: int = 512, window: str = "zone"):
+                 strip_max: int = 512, window: str = "zone", kernel: str = "4.4"):
         self.sources = _sources(zones)
+        kernel = check_kernel(kernel)
         if zone is not None:
             if not isinstance(zone, str):
                 raise TypeError(f"zone must be a name (str), not {zone!r}")
@@ -548,6 +625,11 @@ class RangeExplorer(_App):
         self._last: tuple | None = None
         self.result: ContigResult | None = None
         self.state: dict[str, Any] = {}
+        self.kernel = kernel
+        self.kernel_picker = ipw.Dropdown(options=[(v, k) for k, v in KERNELS.items()],
+                                          value=kernel, description="kernel",
+                                          layout=ipw.Layout(width="min(100%, 320px)"))
+        self.kernel_picker.add_class("contig-kernel")
         names = list(self.sources)
         opts = [(f"{n}: {s.title}" if s.title else n, n) for n, s in self.sources.items()]
         self.zone_picker = ipw.Dropdown(options=opts, value=names[0], description="zone",
@@ -579,11 +661,9 @@ class RangeExplorer(_App):
         self.out.add_class("contig-plot")
         self.legend = ipw.HTML(legend_html())
         self.fig = Figure(figsize=figsize)
-        # the result line is in the HTML above the picture: no suptitle, no legend, and
-        # fixed panel titles (so a new range redraws only the contents of the axes)
-        self.view = ResultFigure(self.fig, legend=False, suptitle=False, strip_max=strip_max,
-                                 window=window, titles="short")
+        self.view = self._make_view(window)
         self.widget = ipw.VBox([
+            self.kernel_picker,
             self.zone_picker,
             self.geometry_picker,
             self.range_slider,
@@ -597,6 +677,7 @@ class RangeExplorer(_App):
         self.zone_picker.observe(self._on_zone, names="value")
         self.zoom_box.observe(self._on_zoom, names="value")
         self.geometry_picker.observe(self._on_geometry, names="value")
+        self.kernel_picker.observe(self._on_kernel, names="value")
         self.run_button.on_click(lambda _b: self._safe(self.update, force=True))
         self.set_zone(zone if zone is not None else names[0], start=start, end=end)
 
@@ -632,6 +713,39 @@ class RangeExplorer(_App):
     def _on_geometry(self, change) -> None:
         if not self._guard and change["new"] is not None:
             self._safe(self.set_geometry, change["new"])
+
+    def _make_view(self, window: str):
+        # the result line is in the HTML above the picture: no suptitle, no legend, and
+        # fixed panel titles (so a new range redraws only the contents of the axes)
+        return ResultFigure(self.fig, legend=False, suptitle=False, strip_max=self.strip_max,
+                            window=window, titles="short")
+
+    def _on_kernel(self, change) -> None:
+        if not self._guard:
+            self._safe(self.set_kernel, change["new"])
+
+    def set_kernel(self, kernel: str) -> None:
+        """Run ``"4.4"``'s or ``"6.18"``'s ``alloc_contig_range()`` from now on, and redraw.
+
+        Anything else raises TypeError/ValueError naming the value (the app shows the
+        message) and changes nothing."""
+        try:
+            kernel = check_kernel(kernel)
+        except (TypeError, ValueError) as exc:
+            raise self._refusal(type(exc), str(exc)) from None
+        self._guard = True
+        try:
+            self.kernel_picker.value = kernel
+        finally:
+            self._guard = False
+        if kernel != self.kernel:
+            self.kernel = kernel
+            self._last = None
+            if self.state.get("start") is not None:
+                if self.live_box.value:
+                    self.update()
+                else:
+                    self.result_html.value = _message("press Run (live update is off)")
 
     def _on_zoom(self, change) -> None:
         if not self._guard:
@@ -796,6 +910,13 @@ class RangeExplorer(_App):
         """Show ``text``, put the controls back on the current range, return the exception."""
         self._refuse(text)
         self._sync_controls()
+        picker = getattr(self, "kernel_picker", None)
+        if picker is not None and picker.value != self.kernel:
+            self._guard = True
+            try:
+                picker.value = self.kernel
+            finally:
+                self._guard = False
         return cls(text)
 
     def _refuse(self, text: str) -> None:
@@ -809,19 +930,17 @@ class RangeExplorer(_App):
         if s is None:
             return
         g = self.state.get("geometry")
-        key = (name, g, s, e)
+        key = (name, g, s, e, self.kernel)
         if key == self._last and not force:
             return
         src = self.sources[name]
         try:
-            after, r = src.run(s, e, g)
+            r = self._run_and_draw(src, s, e, g)
         except ValueError as exc:
             self._refuse(f"alloc_contig_range refused the arguments: {exc}")
             return
         self.runs += 1
         self._last = key
-        self.result = r
-        self.view.update(r, before=self.zone, after=after)
         note = self.state.get("message")
         head = ""
         if note:
@@ -835,13 +954,97 @@ class RangeExplorer(_App):
                      f"pageblocks regrouped (<code>Zone.with_geometry</code>)</div>")
         elif src.description and src.suggested() == (s, e):
             description += f" About this scenario, at its starting request: {src.description}"
-        self.result_html.value = head + _result_html(r, description, _replay_json(src, r, g))
+        self.result_html.value = head + self._result_text(r, description, src, g)
         self._render()
+
+    def _run_and_draw(self, src: _Source, s: int, e: int, g: Geometry | None) -> ContigResult:
+        """Run the call on a copy and draw it; return the result (raises ValueError if refused)."""
+        after, r = src.run(s, e, g, self.kernel)
+        self.result = r
+        self.view.update(r, before=self.zone, after=after)
+        return r
+
+    def _result_text(self, r: ContigResult, description: str, src: _Source,
+                     g: Geometry | None) -> str:
+        return _result_html(r, description, _replay_json(src, r, g))
 
     def figure_arrays(self) -> dict[str, Any]:
         """What the figure shows: ``before``/``after`` ZoneView arrays (kind image,
         band, ranges, marker positions) and ``free`` (bar values)."""
         return self.view.arrays()
+
+
+# ------------------------------------------------------------------ KernelComparer
+class KernelComparer(RangeExplorer):
+    """One range, both kernels: the zone before, after Linux 4.4, after Linux 6.18.
+
+    Takes the :class:`RangeExplorer` arguments (but no ``kernel``: it runs
+    both) and its controls, setters and callbacks; moving the range runs
+    :func:`contig.viz.compare.compare` on copies of the zone and redraws the
+    three pictures, with both result lines and one line per difference (and
+    the kernel change that explains it) in the ``contig-result`` HTML.
+    :attr:`comparison` is the last :class:`~contig.viz.compare.KernelComparison`,
+    :attr:`results` its two results; :meth:`figure_arrays` returns
+    ``{"before", "4.4", "6.18"}``.
+    """
+
+    def __init__(self, zones=None, *, figsize=(9.6, 6.8), **kw):
+        if "kernel" in kw:
+            raise TypeError("KernelComparer runs both kernels: it takes no kernel argument")
+        self.comparison = None
+        self.results: dict[str, ContigResult] = {}
+        super().__init__(zones, figsize=figsize, **kw)
+        self.kernel_picker.layout.display = "none"
+        self.widget.add_class("contig-comparer")
+
+    def _make_view(self, window: str):
+        from .compare import CompareFigure
+        return CompareFigure(self.fig, strip_max=self.strip_max, window=window, bottom=0.07)
+
+    def set_kernel(self, kernel: str) -> None:
+        """Not for this app: it always runs both kernels (raises ValueError)."""
+        raise self._refusal(ValueError, f"KernelComparer runs both kernels; kernel={kernel!r} "
+                                        f"cannot be chosen")
+
+    def _run_and_draw(self, src, s: int, e: int, g) -> ContigResult:
+        from .compare import KernelComparison, differences
+        res, after = {}, {}
+        for k in KERNELS:
+            after[k], res[k] = src.run(s, e, g, k)
+        c = KernelComparison(self.zone, s, e, res, after,
+                             differences(res["4.4"], after["4.4"], res["6.18"], after["6.18"],
+                                         zone=self.zone,
+                                         migratetype=getattr(src.obj, "migratetype",
+                                                             MigrateType.MOVABLE)))
+        self.comparison, self.results = c, res
+        self.result = res["6.18"]
+        self.view.update(c)
+        return res["6.18"]
+
+    def _result_text(self, r: ContigResult, description: str, src, g) -> str:
+        import json
+
+        c = self.comparison
+        rows = "".join(f'<code style="font-size:12px">Linux {k}: {html.escape(x.summary())}'
+                       f"</code><br>" for k, x in c.results.items())
+        items = "".join(f"<li><b>{html.escape(line)}</b><br><span style='color:#555'>"
+                        f"{html.escape(cause)}</span></li>"
+                        for line, cause in _diff_rows(c))
+        diff = ('<div class="contig-diff" style="font-size:12px">'
+                + (f"<ul style='margin:2px 0'>{items}</ul>" if c.differences else
+                   "both kernels return the same and leave the same zone") + "</div>")
+        opts = dict(getattr(src.obj, "options", {}) or {})
+        mt = int(getattr(src.obj, "migratetype", MigrateType.MOVABLE))
+        replay = json.dumps({**_call_json(src.zone(g), c.start, c.end, mt, opts),
+                             "ret": {k: x.ret for k, x in c.results.items()},
+                             "kernel": "both"}, sort_keys=True)
+        return (rows + f'<span class="contig-replay" style="display:none">{html.escape(replay)}'
+                f"</span>" + diff)
+
+
+def _diff_rows(c) -> list[tuple[str, str]]:
+    from .compare import CAUSES
+    return [(line, CAUSES[key]) for key, line in c.differences]
 
 
 # ------------------------------------------------------------------ StepPlayer
@@ -868,11 +1071,33 @@ def _event_overlays(trace, k: int, result: ContigResult) -> dict[str, Any]:
     for ev in trace[: k + 1]:
         if ev.func == "outer_start" and "buddy_order" in ev.fields:
             o_start = ev.start_pfn
+        if ev.func == "find_large_buddy" and "outer_start" in ev.fields:   # 6.9+
+            o_start = int(ev.fields["outer_start"])
         if ev.func == "isolate_freepages_range" and ev.fields.get("outer_end"):
             o_end = ev.fields["outer_end"]
     if o_start is not None:
         ov["outer"] = (o_start, o_end)
     return ov
+
+
+ELIXIR_618 = "https://elixir.bootlin.com/linux/v6.18/A/ident/"
+
+
+def _source_link(event, kernel: str) -> str:
+    """HTML link to the event's function: v4.4's table (:func:`contig.source.link_html`);
+    for 6.18, ``contig.source.where(func, kernel="6.18")`` when it knows the function,
+    else Elixir's identifier search in v6.18."""
+    from .. import source
+    if kernel == "4.4":
+        return source.link_html(event)
+    url, label = ELIXIR_618 + event.func, f"{event.func}()"
+    try:
+        ref = source.where(event.func, kernel=kernel)   # type: ignore[call-arg]
+        url, label = ref.url, f"{ref.label} {ref.file}:{ref.line}"
+    except (TypeError, ValueError, AttributeError):   # no 6.18 table (yet): Elixir's search
+        pass
+    return (f'v{kernel} source: <a class="contig-source" href="{html.escape(url)}" '
+            f'target="_blank" rel="noopener">{html.escape(label)}</a>')
 
 
 class StepPlayer(_App):
@@ -882,6 +1107,8 @@ class StepPlayer(_App):
         a Zone / scenario (then ``start``, ``end`` and ``options`` are used
         to run the call on a copy).
     :param interval: milliseconds per step when playing.
+    :param kernel: ``"4.4"`` (default) or ``"6.18"``: whose ``alloc_contig_range()``
+        runs the call on a zone or scenario (a recorded result says its own).
 
     ``step_to(i)`` shows the zone after event ``i`` (``trace.zone_at(i)``,
     cached), the event's range outlined, ``event.func`` and ``event.why``
@@ -891,8 +1118,9 @@ class StepPlayer(_App):
 
     def __init__(self, source, start: int | None = None, end: int | None = None, *,
                  migratetype: int | None = None, interval: int = 1200, figsize=(9.6, 4.6),
-                 dpi: float = 80, strip_max: int = 512, **options):
+                 dpi: float = 80, strip_max: int = 512, kernel: str = "4.4", **options):
         self._replay_base: dict[str, Any] | None = None
+        kernel = check_kernel(kernel)
         start, end = check_opt_pfn("start", start), check_opt_pfn("end", end)
         interval = check_int("interval", interval, 1)
         figsize = check_figsize(figsize)
@@ -914,11 +1142,13 @@ class StepPlayer(_App):
             opts = {**dict(getattr(src.obj, "options", {}) or {}), **options}
             mt = migratetype if migratetype is not None else getattr(
                 src.obj, "migratetype", MigrateType.MOVABLE)
-            r = alloc_contig_range(z, start, end, mt, **opts)
-            self._replay_base = _call_json(r.events.initial, start, end, int(mt), opts)
+            r = run_kernel(kernel, z, start, end, mt, **opts)
+            self._replay_base = _for_kernel(_call_json(r.events.initial, start, end, int(mt),
+                                                       opts), kernel)
         if not hasattr(r.events, "zone_at") or not len(r.events):
             raise ValueError("StepPlayer needs a result recorded with trace=True")
         self.result = r
+        self.kernel = kernel_of(r)
         self.trace = r.events
         self.dpi = dpi
         self.renders = 0
@@ -1005,9 +1235,8 @@ class StepPlayer(_App):
                           f"<code>{html.escape(e.func)}</code>: {html.escape(e.why)}"
                           f'<br><code style="color:#555;font-size:11px">{html.escape(str(e))}'
                           f"</code>")
-        # the event's v4.4 source, one click away
-        from ..source import link_html
-        self.why.value += "<br>" + link_html(e)
+        # the event's source in its kernel, one click away
+        self.why.value += "<br>" + _source_link(e, self.kernel)
         if self._replay_base is not None:   # hidden: lets the browser test replay this step
             import json
             payload = json.dumps({**self._replay_base, "step": i}, sort_keys=True)
