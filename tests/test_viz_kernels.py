@@ -233,10 +233,10 @@ def test_replays_name_their_kernel(zones):
     assert d["kernel"] == "4.4" and d["zone"]["map"] == MAPS["pad"][0]
     app.set_kernel("6.18")
     d = replay(app.result_html.value)
-    # the browser harness replays "zone" with v4.4: a 6.18 run keeps its zone apart
-    assert d["kernel"] == "6.18" and "zone" not in d and d["zone_6_18"]["map"] == MAPS["pad"][0]
-    z = Zone.from_map(d["zone_6_18"]["map"], geometry=TINY, blocks=d["zone_6_18"]["blocks"])
+    # the browser harness replays the call with the kernel the replay names
+    assert d["kernel"] == "6.18" and d["zone"]["map"] == MAPS["pad"][0]
+    z = Zone.from_map(d["zone"]["map"], geometry=TINY, blocks=d["zone"]["blocks"])
     assert k618.alloc_contig_range(z, d["start"], d["end"]).ret == d["ret"] == 0
     p = StepPlayer(make("outer"), 28, 32, kernel="6.18")
     d = replay(p.why.value)
-    assert d["kernel"] == "6.18" and "zone" not in d and d["step"] == 0
+    assert d["kernel"] == "6.18" and "zone" in d and d["step"] == 0

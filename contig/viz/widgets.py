@@ -293,13 +293,9 @@ def _replay_json(src: _Source, r: ContigResult, geometry: Geometry | None = None
 
 
 def _for_kernel(d: dict[str, Any], kernel: str) -> dict[str, Any]:
-    """A replay for ``kernel``: v4.4's keeps its zone under ``"zone"`` (the browser harness
-    replays that with the v4.4 model); another kernel's goes under ``"zone_<kernel>"``
-    (e.g. ``zone_6_18``) so that no v4.4 replay is run on it."""
-    d = dict(d, kernel=kernel)
-    if kernel != "4.4" and "zone" in d:
-        d["zone_" + kernel.replace(".", "_")] = d.pop("zone")
-    return d
+    """A replay for ``kernel``: the call and the kernel that ran it (the browser harness
+    replays it with that kernel's model)."""
+    return dict(d, kernel=kernel)
 
 
 def geometry_choices(zone: Zone) -> list[tuple[str, Geometry]]:
