@@ -21,12 +21,12 @@ def test_absent_values_have_one_spelling(capsys):
 
 
 def test_cma_on_movable_blocks_keeps_v44_behaviour_and_says_the_contract_was_broken(capsys):
-    # v4.4 alloc_contig_range() (mm/page_alloc.c:6699) and its kernel-doc just above: every
+    # v4.4 alloc_contig_range() (mm/page_alloc.c:6681) and its kernel-doc just above: every
     # pageblock of [start, end) must already be of @migratetype, MOVABLE or CMA; nothing
     # checks it, and its "done:" label calls undo_isolate_page_range(..., migratetype),
     # which sets each isolated block to the caller's type (mm/page_isolation.c,
     # undo_isolate_page_range -> unset_migratetype_isolate): the MOVABLE blocks come back CMA.
-    # https://elixir.bootlin.com/linux/v4.4/source/mm/page_alloc.c#L6699
+    # https://elixir.bootlin.com/linux/v4.4/source/mm/page_alloc.c#L6681
     rc, out = run_main(capsys, "run", "--map", "MMMM" + "." * 28, "--migratetype", "cma",
                        "--start", "0", "--end", "4")
     assert rc == 0

@@ -223,7 +223,7 @@ def _titles(r):
 
 
 def test_isolation_titles_when_isolation_is_refused():
-    # v4.4 alloc_contig_range() (mm/page_alloc.c:6699) returns the error of
+    # v4.4 alloc_contig_range() (mm/page_alloc.c:6681) returns the error of
     # start_isolate_page_range() at once, before its "done:" label: no
     # undo_isolate_page_range(); start_isolate_page_range() (mm/page_isolation.c) has
     # already put back the blocks it isolated before the refusing one.
