@@ -155,3 +155,17 @@ def test_readme_has_contents_markers():
     start, end = text.find("<!-- CONTENTS START -->"), text.find("<!-- CONTENTS END -->")
     assert 0 < start < end
     assert "## Contents" in text[:start]
+
+
+def test_every_data_file_is_package_data():
+    """A wheel ships contig/data only where package-data names it (setuptools globs one level
+    per `*`): every shipped snapshot, recorded run and log must match a pattern."""
+    from fnmatch import fnmatchcase
+
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["contig"]
+    data = ROOT / "contig" / "data"
+    files = [p.relative_to(ROOT / "contig").as_posix() for p in data.rglob("*") if p.is_file()]
+    assert files
+    missing = [f for f in files
+               if not any(fnmatchcase(f, pat) and f.count("/") == pat.count("/") for pat in patterns)]
+    assert not missing, f"not in package-data: {missing[:5]}"
