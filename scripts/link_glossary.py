@@ -61,6 +61,12 @@ TERMS = [
     ("eintr", None, r"-EINTR"),
     ("hole", r"\bholes?\b", None),
     ("kpageflags", None, r"/proc/kpageflags"),
+    ("cma-bitmap", r"\b(?:CMA|area's) bitmap\b", None),
+    ("dmesg", r"\bdmesg\b", None),
+    ("isolate-bit", r"\bisolate bit\b", None),
+    ("acr-flags", None, r"acr_flags"),
+    ("find-large-buddy", None, r"find_large_buddy\(\)"),
+    ("pageblock-granular-isolation", r"\bpageblock granularity\b", None),
 ]
 
 # a markdown line is cut into: code spans, links/images, HTML tags, URLs, and plain text
