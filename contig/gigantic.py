@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contig import ContigResult, errname
+from .contig import ContigResult
 from .node import Node
 from .v6_18.contig_alloc import alloc_contig_pages, pfn_range_valid_contig
 from .zone import PG_HEAD, PG_TAIL, Zone
@@ -96,8 +96,8 @@ def _result_why(z: Zone, r: ContigResult) -> str:
         ch = chr(int(z.kind[bad - z.start_pfn]))
         what = f": PFN {bad:#x} is {_KIND_WHY.get(ch, repr(ch))}"
     if r.failed_stage == "start_isolate_page_range":
-        return f"{errname(r.ret)}: has_unmovable_pages() refuses a pageblock{what}"
-    return f"{errname(r.ret)} in {r.failed_stage}{what}"
+        return f"has_unmovable_pages() refuses a pageblock{what}"
+    return f"it fails in {r.failed_stage}{what}"
 
 
 def _prep_gigantic_folio(z: Zone, pfn: int, nr_pages: int) -> None:

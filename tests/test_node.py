@@ -72,7 +72,7 @@ def test_attempts_say_why_and_a_taken_range_becomes_hugetlb():
     kernel page, so has_unmovable_pages() refuses its block (page_isolation.c:136)."""
     a = attempts(node(("Normal", 0, "MMMMMMMM" + "UUUU....", None)), 8, 1)
     assert [(x.request, x.pfn, x.ret) for x in a] == [(1, 0, -12), (1, 8, -16)]
-    assert "-ENOMEM" in a[0].why and "has_unmovable_pages" in a[1].why
+    assert "__alloc_contig_migrate_range" in a[0].why and "has_unmovable_pages" in a[1].why
     # A pinned page is never isolated for migration, so the final test stops at it; the two
     # movable pages of [0, 8) stay where that failed attempt moved them, in [8, 16), which the
     # next candidate then migrates back into [0, 8).  A range taken is PageHuge for the next
