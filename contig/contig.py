@@ -49,7 +49,7 @@ from .migrate import (
     reclaim_clean_pages_from_list,
 )
 from .pcp import __free_page, drain_all_pages, lru_add_drain_all
-from .trace import Event, Recorder, Trace, emit, stage
+from .trace import RESULT_EVENTS, Event, Recorder, Trace, emit, stage
 from .zone import PG_TAIL, MigrateType, Zone
 
 __all__ = [
@@ -303,7 +303,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
         bulk = check_bool("bulk", bulk)
     z = zone
     g = z.geometry
-    rec = Recorder(z) if trace else None
+    rec = Recorder(z) if trace else Recorder(z, only=RESULT_EVENTS)
     iso_start, iso_end = g.pfn_max_align_down(start), g.pfn_max_align_up(end)
     res = ContigResult(ret=0, start=start, end=end, isolate_start=iso_start, isolate_end=iso_end)
     if bulk is None:
@@ -320,7 +320,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
         if ret:
             res.ret = ret
             res.failed_stage = "start_isolate_page_range"
-            bad = [e for e in (rec.trace if rec else []) if e.func == "set_migratetype_isolate"
+            bad = [e for e in (rec.trace) if e.func == "set_migratetype_isolate"
                    and e.fields.get("ret")]
             res.busy_pfn = bad[-1].fields.get("unmovable_pfn") if bad else None
             stage(z, "done")
@@ -342,8 +342,9 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
              ret=ret)
         return res
     finally:
-        if rec is not None:
-            res.events = rec.detach()
+        events = rec.detach()
+        if trace:
+            res.events = events
 
 
 def _rest(z: Zone, cc: CompactControl, res: ContigResult, start: int, end: int,

@@ -142,21 +142,32 @@ class Trace(list):
 
 
 class Recorder:
-    """Attach to a zone to record events with diffs; detach to stop."""
+    """Attach to a zone to record events with diffs; detach to stop.
 
-    def __init__(self, z: Zone):
+    ``only``: keep just the events of these functions, with their fields and no
+    diffs (no copy of the zone, no change tracking): what a call with
+    ``trace=False`` still needs for its result (the PFN that stopped it).
+    """
+
+    def __init__(self, z: Zone, only: frozenset[str] | None = None):
         self.zone = z
-        self.trace = Trace(z.copy())
+        self.only = only
         self.stage = ""
-        self._last_pb = z.pb.copy()
         z.recorder = self
+        if only is not None:
+            self.trace: Trace | list[Event] = []
+            return
+        self.trace = Trace(z.copy())
+        self._last_pb = z.pb.copy()
         z._tracking = True
         z._t = []
         z._ta = []
         z._tr = []
 
-    def detach(self) -> Trace:
+    def detach(self) -> Trace | list[Event]:
         self.zone.recorder = None
+        if self.only is not None:
+            return self.trace
         self.zone._tracking = False
         self.zone._t = []
         self.zone._ta = []
@@ -164,7 +175,13 @@ class Recorder:
         return self.trace
 
     def emit(self, func: str, start_pfn: int | None, end_pfn: int | None, why: str,
-             fields: dict[str, Any]) -> Event:
+             fields: dict[str, Any]) -> Event | None:
+        if self.only is not None:
+            if func not in self.only:
+                return None
+            ev = Event(len(self.trace), func, start_pfn, end_pfn, why, self.stage, fields)
+            self.trace.append(ev)
+            return ev
         z = self.zone
         slots, ranges = z.take_changes()
         n = z.spanned_pages
@@ -192,6 +209,12 @@ class Recorder:
 
 _EMPTY_VALUES: dict[str, np.ndarray] = {}
 _EMPTY_LINKS: dict[str, np.ndarray] = {}
+
+
+#: The events whose fields a result needs even when the call is not traced (the PFN that
+#: stopped isolation, the test, or the grab): recorded without diffs then.
+RESULT_EVENTS = frozenset({"set_migratetype_isolate", "test_pages_isolated",
+                           "isolate_freepages_range"})
 
 
 def emit(z: Zone, func: str, start_pfn: int | None = None, end_pfn: int | None = None,

@@ -290,3 +290,17 @@ def test_descriptions_write_ranges_half_open():
     """No "PFNs 8-15" style ranges: the course writes [8, 16) (said once in notebook 00)."""
     for name, sc in SCENARIOS.items():
         assert not re.search(r"PFNs? \d+ ?(-|to) ?\d+", sc.description), name
+
+
+@pytest.mark.parametrize("kernel", ["4.4", "6.18"])
+def test_an_untraced_call_gives_the_same_result(kernel):
+    """trace=False records no events, yet the result (busy_pfn included) is the same."""
+    from contig.viz.widgets import run_kernel
+
+    for sc in SCENARIOS.values():
+        a = run_kernel(kernel, sc.zone(), sc.start, sc.end, sc.migratetype, **dict(sc.options))
+        b = run_kernel(kernel, sc.zone(), sc.start, sc.end, sc.migratetype, trace=False,
+                       **dict(sc.options))
+        assert len(b.events) == 0
+        assert (a.ret, a.failed_stage, a.busy_pfn, a.outer_start, a.outer_end, a.log) == \
+               (b.ret, b.failed_stage, b.busy_pfn, b.outer_start, b.outer_end, b.log), sc.name

@@ -67,7 +67,7 @@ from ..buddy import split_page
 from ..contig import ContigResult, errname
 from ..migrate import CompactControl, reclaim_clean_pages_from_list
 from ..pcp import __pagevec_lru_add, drain_all_pages, lru_add_drain_all, put_page
-from ..trace import Recorder, emit, stage
+from ..trace import RESULT_EVENTS, Recorder, emit, stage
 from ..zone import OWNED, Zone
 from . import page_alloc as _pa
 from .compaction import isolate_freepages_range
@@ -330,7 +330,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int, acr_flags: int = ACR_FL
     res = ContigResult(ret=0, start=start, end=end, isolate_start=iso_start, isolate_end=iso_end)
     res.kernel = "6.18"   # type: ignore[attr-defined]
     mode = PbIsolateMode.CMA_ALLOC if acr_flags & ACR_FLAGS_CMA else PbIsolateMode.OTHER
-    rec = Recorder(z) if trace else None
+    rec = Recorder(z) if trace else Recorder(z, only=RESULT_EVENTS)
     try:
         with kernel_6_18_freeing():
             res.ret = _alloc(z, res, start, end, mode, gfp, busy, fatal_signal_at)
@@ -342,8 +342,9 @@ def alloc_contig_range(zone: Zone, start: int, end: int, acr_flags: int = ACR_FL
               + "; every pageblock has its own migratetype back"), ret=res.ret)
         return res
     finally:
-        if rec is not None:
-            res.events = rec.detach()
+        events = rec.detach()
+        if trace:
+            res.events = events
 
 
 def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode, gfp: int,
