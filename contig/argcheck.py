@@ -68,9 +68,9 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
         raise ArgTypeError(f"{name} must be {what}, not {value!r} ({type(value).__name__})")
     v = int(value)
     if lo is not None and v < lo:
-        raise ValueError(f"{name} must be >= {lo}, not {v!r}")
+        raise ValueError(f"{name} must be at least {lo}, not {v!r}")
     if hi is not None and v > hi:
-        raise ValueError(f"{name} must be <= {hi}, not {v!r}")
+        raise ValueError(f"{name} must be at most {hi}, not {v!r}")
     return v
 
 

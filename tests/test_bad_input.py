@@ -39,9 +39,9 @@ def refused(fn, *args, match: str, exc=ValueError, **kw):
     ({"start_pfn": True}, r"start_pfn must be an int, not True"),
     ({"start_pfn": 1.0}, r"start_pfn must be an int, not 1\.0"),
     ({"start_pfn": "4"}, r"start_pfn must be an int, not '4'"),
-    ({"start_pfn": -1}, r"start_pfn must be >= 0, not -1"),
-    ({"start_pfn": 2 ** 63}, r"start_pfn must be <= \d+, not 9223372036854775808"),
-    ({"start_pfn": 2 ** 64 + 3}, r"start_pfn must be <= "),
+    ({"start_pfn": -1}, r"start_pfn must be at least 0, not -1"),
+    ({"start_pfn": 2 ** 63}, r"start_pfn must be at most \d+, not 9223372036854775808"),
+    ({"start_pfn": 2 ** 64 + 3}, r"start_pfn must be at most "),
     ({"start_pfn": np.bool_(True)}, r"start_pfn must be an int"),
     ({"name": 5}, r"name must be a str, not 5"),
     ({"geometry": "G"}, r"geometry must be a Geometry"),
@@ -82,7 +82,7 @@ def test_wrong_types_are_both_type_and_value_errors():
     ({"migratetype": MigrateType.ISOLATE}, r"MOVABLE or CMA", ValueError),
     ({"fatal_signal_at": True}, r"fatal_signal_at must be a positive int or None, not True", TypeError),
     ({"fatal_signal_at": 2.0}, r"fatal_signal_at .*not 2\.0", TypeError),
-    ({"fatal_signal_at": 0}, r"fatal_signal_at must be >= 1, not 0", ValueError),
+    ({"fatal_signal_at": 0}, r"fatal_signal_at must be at least 1, not 0", ValueError),
     ({"trace": "no"}, r"trace must be True or False, not 'no'", TypeError),
     ({"bulk": "yes"}, r"bulk must be True or False, not 'yes'", TypeError),
     ({"bulk": 1}, r"bulk must be True or False, not 1", TypeError),
@@ -104,7 +104,7 @@ def test_alloc_contig_range_refuses_pfns(start, end, match):
 @pytest.mark.parametrize(("args", "match"), [
     ((0, 0), r"pfn: PFN 0 is outside zone Normal \[16, 48\)"),
     ((48, 0), r"pfn: PFN 48 is outside zone"),
-    ((16, -1), r"nr_pages must be >= 0, not -1"),
+    ((16, -1), r"nr_pages must be at least 0, not -1"),
     ((16, 1.0), r"nr_pages must be an int, not 1\.0"),
     ((16, True), r"nr_pages must be an int, not True"),
     ((16.0, 1), r"pfn must be an int PFN, not 16\.0"),
@@ -129,7 +129,7 @@ def test_numpy_small_ints_do_not_wrap():
 
 def test_set_pageblock_migratetype_refuses():
     z = zone()
-    refused(z.set_pageblock_migratetype, 16, 99, match=r"migratetype must be <= 5, not 99")
+    refused(z.set_pageblock_migratetype, 16, 99, match=r"migratetype must be at most 5, not 99")
     refused(z.set_pageblock_migratetype, 16, True, match=r"migratetype must be a MigrateType, not True")
     refused(z.set_pageblock_migratetype, 16, 1.0, match=r"migratetype must be a MigrateType, not 1\.0")
     refused(z.set_pageblock_migratetype, 0, 1, match=r"PFN 0 is outside zone")
@@ -143,14 +143,14 @@ def test_set_pageblock_migratetype_refuses():
 def test_zone_queries_refuse():
     z = zone()
     for call, match in [
-        (lambda: z.free_list(9, 1), r"order must be <= 3, not 9"),
-        (lambda: z.free_list(0, 6), r"migratetype must be <= 5, not 6"),
+        (lambda: z.free_list(9, 1), r"order must be at most 3, not 9"),
+        (lambda: z.free_list(0, 6), r"migratetype must be at most 5, not 6"),
         (lambda: z.free_list(0.0, 1), r"order must be an int, not 0\.0"),
-        (lambda: z.pcp_list(3), r"per-CPU list must be <= 2, not 3"),
+        (lambda: z.pcp_list(3), r"per-CPU list must be at most 2, not 3"),
         (lambda: z.page(3), r"PFN 3 is outside zone"),
         (lambda: z.page("16"), r"pfn must be an int PFN, not '16'"),
         (lambda: z.buddyinfo(node="x"), r"node must be an int, not 'x'"),
-        (lambda: z.pagetypeinfo(node=-1), r"node must be >= 0, not -1"),
+        (lambda: z.pagetypeinfo(node=-1), r"node must be at least 0, not -1"),
         (lambda: z.block_index(15), r"PFN 15 is outside zone"),
         (lambda: z.get_pageblock_migratetype(48), r"PFN 48 is outside zone"),
         (lambda: z.spans(1.5), r"pfn must be an int PFN, not 1\.5"),
@@ -177,7 +177,7 @@ def test_geometry_refuses(args, match):
 def test_geometry_helpers_refuse():
     for call, match in [(lambda: G.pfn_max_align_down(1.5), r"pfn must be an int, not 1\.5"),
                         (lambda: G.pfn_max_align_up(True), r"pfn must be an int, not True"),
-                        (lambda: G.pageblock_start(-4), r"pfn must be >= 0, not -4")]:
+                        (lambda: G.pageblock_start(-4), r"pfn must be at least 0, not -4")]:
         with pytest.raises(ValueError, match=match):
             call()
     assert Geometry(np.int64(4), np.uint8(2)) == G
@@ -189,22 +189,22 @@ def test_geometry_helpers_refuse():
     (pcp.set_pcp, (6, True), r"pcp batch must be an int, not True"),
     (pcp.put_page, (8,), r"pfn: PFN 8 is outside zone"),
     (pcp.put_page, (16.0,), r"pfn must be an int PFN, not 16\.0"),
-    (pcp.alloc_pages, (9,), r"order must be <= 3, not 9"),
+    (pcp.alloc_pages, (9,), r"order must be at most 3, not 9"),
     (pcp.alloc_pages, (0, MigrateType.ISOLATE), r"MOVABLE, UNMOVABLE or RECLAIMABLE"),
     (pcp.alloc_pages, (0, 1, 5), r"kind must be a map character, not 5"),
     (pcp.alloc_pages, (0, 1, "MM"), r"not 'MM'"),
     (pcp.free_hot_cold_page, (16, "yes"), r"cold must be True or False, not 'yes'"),
-    (pcp.free_pcppages_bulk, (-1,), r"count must be >= 0, not -1"),
+    (pcp.free_pcppages_bulk, (-1,), r"count must be at least 0, not -1"),
     (pcp.drain_all_pages, (), r"zone must be a Zone"),
     (pcp.buffered_rmqueue, (0, 4), r"UNMOVABLE, MOVABLE or RECLAIMABLE"),
     (pcp.__lru_cache_add, (100,), r"PFN 100 is outside zone"),
     (pcp.putback_lru_page, (1.0,), r"pfn must be an int PFN"),
-    (buddy.move_freepages_block, (16, 6), r"migratetype must be <= 5, not 6"),
+    (buddy.move_freepages_block, (16, 6), r"migratetype must be at most 5, not 6"),
     (buddy.move_freepages, (16, 19.0, 1), r"end_pfn must be an int PFN, not 19\.0"),
     (buddy.split_free_page, (16,), r"PFN 16 does not head a free block"),
     (buddy.__isolate_free_page, (18, 2), r"PFN 18 does not head a free block of order 2"),
-    (buddy.__free_one_page, (16, 0, 9), r"migratetype must be <= 5, not 9"),
-    (buddy.__rmqueue, (4, 1), r"order must be <= 3, not 4"),
+    (buddy.__free_one_page, (16, 0, 9), r"migratetype must be at most 5, not 9"),
+    (buddy.__rmqueue, (4, 1), r"order must be at most 3, not 4"),
     (isolation.set_migratetype_isolate, (4,), r"PFN 4 is outside zone"),
     (isolation.unset_migratetype_isolate, (16, MigrateType.ISOLATE), r"not ISOLATE"),
     (isolation.unset_migratetype_isolate, (16, 1.0), r"migratetype must be a MigrateType, not 1\.0"),
@@ -212,7 +212,7 @@ def test_geometry_helpers_refuse():
     (isolation.start_isolate_page_range, (17, 24, 1), r"not pageblock aligned"),
     (isolation.undo_isolate_page_range, (16, 24, True), r"migratetype must be a MigrateType, not True"),
     (isolation.test_pages_isolated, (16, "24"), r"end_pfn must be an int PFN, not '24'"),
-    (isolation.has_unmovable_pages, (16, -1), r"count must be >= 0, not -1"),
+    (isolation.has_unmovable_pages, (16, -1), r"count must be at least 0, not -1"),
 ])
 def test_lower_level_functions_refuse(fn, args, match):
     if fn is pcp.drain_all_pages:

@@ -16,17 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ..argcheck import check_int as _check_int
+
 
 def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> int:
-    """``value`` as a Python int: ints and numpy integers only (no bool, float or str)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, not {value!r} ({type(value).__name__})")
-    v = int(value)
-    if lo is not None and v < lo:
-        raise ValueError(f"{name} must be at least {lo}, not {v}")
-    if hi is not None and v > hi:
-        raise ValueError(f"{name} must be at most {hi}, not {v}")
-    return v
+    """``value`` as a Python int: ints and numpy integers only (no bool, float or str).
+
+    The model's one rule (:func:`contig.argcheck.check_int`): a wrong type is an
+    ArgTypeError (a TypeError), a value out of bounds a ValueError, both naming
+    ``name`` and the value.
+    """
+    return _check_int(name, value, lo=lo, hi=hi, what="an integer")
 
 
 def check_opt_int(name: str, value: Any, lo: int | None = None) -> int | None:
