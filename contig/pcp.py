@@ -48,6 +48,20 @@ from .zone import (
     check_pcp,
 )
 
+#: How pages reach the buddy allocator, per kernel: ``__free_one_page``,
+#: ``free_one_page`` and ``__free_pages_ok`` (v4.4's here).  The per-CPU lists,
+#: LRU batches and migration are shared by both kernel models; a 6.18 call
+#: sets ``zone.freeing`` to its own three functions for its duration
+#: (:func:`contig.v6_18.contig_alloc.kernel_6_18_freeing`), so this module
+#: frees through whichever kernel is running on that zone.
+FREEING_V4_4 = {"__free_one_page": __free_one_page, "free_one_page": free_one_page,
+                "__free_pages_ok": __free_pages_ok}
+
+
+def _freeing(z: Zone) -> dict:
+    return getattr(z, "freeing", None) or FREEING_V4_4
+
+
 __all__ = [
     "__free_page",
     "__free_pages",
@@ -132,7 +146,7 @@ def free_pcppages_bulk(z: Zone, count: int) -> int:
                 mt = int(z.pb[z.block_index(s + i)])
             z.kind[i] = FREE
             z.touch(i)
-            __free_one_page(z, s + i, 0, mt)
+            _freeing(z)["__free_one_page"](z, s + i, 0, mt)
             to_free -= 1
             if not to_free:
                 break
@@ -156,7 +170,7 @@ def free_hot_cold_page(z: Zone, pfn: int, cold: bool = False) -> None:
     if mt == ISOLATE:
         free_pages_prepare(z, pfn, 0)
         z.mtype[i] = mt
-        free_one_page(z, pfn, 0, mt)
+        _freeing(z)["free_one_page"](z, pfn, 0, mt)
         return
     free_pages_prepare(z, pfn, 0)
     z.kind[i] = PCP
@@ -347,7 +361,7 @@ def __free_pages(z: Zone, pfn: int, order: int, *, log: list[str] | None = None)
         if order == 0:
             free_hot_cold_page(z, pfn, False)
         else:
-            __free_pages_ok(z, pfn, order)
+            _freeing(z)["__free_pages_ok"](z, pfn, order)
 
 
 def __free_page(z: Zone, pfn: int, *, log: list[str] | None = None) -> None:
@@ -377,7 +391,7 @@ def put_page(z: Zone, pfn: int) -> None:
     if z.count[h] == 0:
         _leave_pagevec(z, h)
         if z.flags[h] & PG_HEAD:
-            __free_pages_ok(z, z.start_pfn + h, int(z.comp[h]))
+            _freeing(z)["__free_pages_ok"](z, z.start_pfn + h, int(z.comp[h]))
         else:
             free_hot_cold_page(z, z.start_pfn + h, False)
 

@@ -289,6 +289,7 @@ class Zone:
         z._tr = []
         z._pb_dirty = False
         z.recorder = None
+        z.freeing = None      # contig.pcp's way to the buddy: None is v4.4's
 
         # compound pages: cut T and H runs
         for ch in "TH":
@@ -688,6 +689,7 @@ class Zone:
         z._ta = []
         z._tr = []
         z.recorder = None
+        z.freeing = None
         return z
 
     def state_equal(self, other: Zone) -> bool:

@@ -235,12 +235,17 @@ def test_bad_arguments_raise_and_leave_the_zone():
     assert z.state_equal(before)
 
 
-def test_pcp_freeing_functions_are_restored():
+def test_pcp_frees_through_the_running_kernel_only_during_a_6_18_call():
     z = zone("MMMMMMMM........")
+    other = zone("MMMMMMMM........")
     run6(z, 0, 4)
-    assert contig.pcp.__free_one_page is contig.buddy.__free_one_page
-    assert contig.pcp.free_one_page is contig.buddy.free_one_page
-    assert contig.pcp.__free_pages_ok is contig.buddy.__free_pages_ok
+    assert z.freeing is None and other.freeing is None       # back to v4.4's after the call
+    assert contig.pcp._freeing(z) is contig.pcp.FREEING_V4_4
+    from contig.v6_18.contig_alloc import FREEING_6_18, kernel_6_18_freeing
+    with kernel_6_18_freeing(z):
+        assert contig.pcp._freeing(z) is FREEING_6_18
+        assert contig.pcp._freeing(other) is contig.pcp.FREEING_V4_4   # per zone, not global
+    assert z.freeing is None
 
 
 def test_thp_is_migrated_whole():

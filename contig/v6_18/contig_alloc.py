@@ -62,7 +62,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import pcp as _pcp
 from ..buddy import split_page
 from ..contig import ContigResult, errname
 from ..migrate import CompactControl, reclaim_clean_pages_from_list
@@ -159,26 +158,29 @@ def __alloc_contig_verify_gfp_mask(gfp_mask: int) -> int | None:
     return (g & (reclaim | GFP.RETRY_MAYFAIL | GFP.NOWARN)) | GFP.MOVABLE | GFP.RETRY_MAYFAIL
 
 
+#: 6.18's ways to the buddy allocator, for :mod:`contig.pcp` (see :func:`kernel_6_18_freeing`).
+FREEING_6_18 = {"__free_one_page": _pa.__free_one_page, "free_one_page": _pa.free_one_page,
+                "__free_pages_ok": _pa.__free_pages_ok}
+
+
 @contextlib.contextmanager
-def kernel_6_18_freeing() -> Iterator[None]:
-    """Make the shared per-CPU code free pages through the 6.18 buddy while a 6.18 call runs.
+def kernel_6_18_freeing(z: Zone) -> Iterator[None]:
+    """Make the shared per-CPU code free ``z``'s pages through the 6.18 buddy while a 6.18 call runs.
 
     The per-CPU lists, LRU batches and migration are shared with v4.4
     (:mod:`contig.pcp`, :mod:`contig.migrate`); where they end in the buddy
     allocator 6.18 differs (``__free_one_page()``'s merge rule,
-    ``free_one_page()`` going through ``split_large_buddy()``).  The three
-    names :mod:`contig.pcp` calls are pointed at the 6.18 functions for the
-    duration of the call and restored afterwards (also on error).
+    ``free_one_page()`` going through ``split_large_buddy()``).  ``z.freeing``
+    (which :mod:`contig.pcp` consults) names the 6.18 functions for the
+    duration of the call and is put back afterwards (also on error); other
+    zones are not affected.
     """
-    names = ("__free_one_page", "free_one_page", "__free_pages_ok")
-    saved = {n: getattr(_pcp, n) for n in names}
+    saved = getattr(z, "freeing", None)
+    z.freeing = FREEING_6_18
     try:
-        for n in names:
-            setattr(_pcp, n, getattr(_pa, n))
         yield
     finally:
-        for n, f in saved.items():
-            setattr(_pcp, n, f)
+        z.freeing = saved
 
 
 # ---------------------------------------------------------------- migration
@@ -332,7 +334,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int, acr_flags: int = ACR_FL
     mode = PbIsolateMode.CMA_ALLOC if acr_flags & ACR_FLAGS_CMA else PbIsolateMode.OTHER
     rec = Recorder(z) if trace else Recorder(z, only=RESULT_EVENTS)
     try:
-        with kernel_6_18_freeing():
+        with kernel_6_18_freeing(z):
             res.ret = _alloc(z, res, start, end, mode, gfp, busy, fatal_signal_at)
         stage(z, "done")
         emit(z, "alloc_contig_range", start, end,
@@ -462,7 +464,7 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | 
         z.off(pfn + nr_pages - 1)
     count = 0
     s = z.start_pfn
-    with kernel_6_18_freeing():
+    with kernel_6_18_freeing(z):
         for p in range(pfn, pfn + nr_pages):
             i = p - s
             if z.count[i] != 1:

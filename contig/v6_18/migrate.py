@@ -37,7 +37,6 @@ import errno
 
 import numpy as np
 
-from .. import pcp as _pcp
 from ..migrate import (
     COMPACT_CLUSTER_MAX,
     MIGRATE_PASSES,
@@ -49,6 +48,7 @@ from ..migrate import (
 from ..migrate import isolate_migratepages_block as _isolate_order0_block
 from ..pcp import buffered_rmqueue, putback_lru_page
 from ..zone import PG_ANON, PG_HEAD, PG_LRU, PG_TAIL, MigrateType, Zone
+from . import page_alloc as _pa
 
 __all__ = ["isolate_migratepages_block", "isolate_migratepages_range", "migrate_pages",
            "putback_movable_pages"]
@@ -160,7 +160,7 @@ def _migrate_thp(cc: CompactControl, head: int) -> int:
     cc.moves[head] = new
     cc.migratepages.remove(head)
     z.count[i] = 0                               # mapping and isolation references dropped
-    _pcp.__free_pages_ok(z, head, k)             # the old folio is freed whole
+    _pa.__free_pages_ok(z, head, k)              # the old folio is freed whole (6.18's path)
     return MIGRATEPAGE_SUCCESS
 
 
