@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from .argcheck import check_int
 from .contig import ContigResult, alloc_contig_range, errname, free_contig_range
 from .pcp import __free_pages
 from .zone import PG_RESERVED, MigrateType, Zone
@@ -78,11 +79,8 @@ PAGE_SHIFT = 12
 
 
 def _int(name: str, value: Any, lo: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if int(value) < lo:
-        raise ValueError(f"{name} must be at least {lo}, not {value!r}")
-    return int(value)
+    """The model's integer check (:func:`contig.argcheck.check_int`), bounded below."""
+    return check_int(name, value, lo=lo)
 
 
 def bitmap_find_next_zero_area_off(bitmap: np.ndarray, size: int, start: int, nr: int,

@@ -36,6 +36,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .argcheck import MAX_PFN, ArgTypeError, check_bool, check_int, check_int_list
 from .isolation import start_isolate_page_range, test_pages_isolated, undo_isolate_page_range
@@ -258,6 +259,21 @@ def _check_args(z: Zone, start: int, end: int, migratetype: int) -> tuple[int, i
     return start, end, MigrateType(mt)
 
 
+def check_call_options(start: int, end: int, fatal_signal_at: Any, busy_pfns: Any,
+                       trace: Any) -> tuple[int | None, frozenset[int], bool]:
+    """The model's options of an alloc_contig_range() call, checked (both kernels use them):
+    ``fatal_signal_at`` a positive int or None, ``busy_pfns`` int PFNs inside
+    ``[start, end)``, ``trace`` a bool."""
+    if fatal_signal_at is not None:
+        fatal_signal_at = check_int("fatal_signal_at", fatal_signal_at, lo=1, hi=MAX_PFN,
+                                    what="a positive int or None")
+    busy = frozenset(check_int_list("busy_pfns", busy_pfns))
+    for p in sorted(busy):
+        if not start <= p < end:
+            raise ValueError(f"busy PFN {p} is outside [{start}, {end})")
+    return fatal_signal_at, busy, check_bool("trace", trace)
+
+
 def alloc_contig_range(zone: Zone, start: int, end: int,
                        migratetype: int = MigrateType.MOVABLE, *,
                        fatal_signal_at: int | None = None,
@@ -291,14 +307,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int,
         The zone is then untouched.
     """
     start, end, mt = _check_args(zone, start, end, migratetype)
-    if fatal_signal_at is not None:
-        fatal_signal_at = check_int("fatal_signal_at", fatal_signal_at, lo=1, hi=MAX_PFN,
-                                    what="a positive int or None")
-    busy = frozenset(check_int_list("busy_pfns", busy_pfns))
-    for p in sorted(busy):
-        if not start <= p < end:
-            raise ValueError(f"busy PFN {p} is outside [{start}, {end})")
-    trace = check_bool("trace", trace)
+    fatal_signal_at, busy, trace = check_call_options(start, end, fatal_signal_at, busy_pfns, trace)
     if bulk is not None:
         bulk = check_bool("bulk", bulk)
     z = zone

@@ -36,8 +36,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-import numpy as np
-
+from .argcheck import check_int
 from .contig import ContigResult
 from .node import Node
 from .v6_18.contig_alloc import alloc_contig_pages, pfn_range_valid_contig
@@ -158,8 +157,7 @@ def predict_picks(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1)
 def _check(node: Node, nr_pages: int, count: int) -> None:
     if not isinstance(node, Node):
         raise ValueError(f"node must be a Node, not {type(node).__name__}")
-    for name, v in (("nr_pages", nr_pages), ("count", count)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise ValueError(f"{name} must be a positive int, not {v!r}")
+    check_int("nr_pages", nr_pages, lo=1)
+    check_int("count", count, lo=1)
     if nr_pages & (nr_pages - 1):
         raise ValueError(f"nr_pages must be a power of two (a hugetlb page), not {nr_pages}")

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .argcheck import check_int
 from .procfs import KPF, _read_text, _read_u64, capture_snapshot, parse_zoneinfo
 
 __all__ = ("GIGANTIC_SYSFS", "LiveError", "huge_heads", "hugepage_pool",
@@ -157,8 +158,7 @@ def record_gigantic_run(count: int, out_dir: str | Path, *, node: int = 0,
         of 1 GiB pages at the start (the picks would be ambiguous), or an
         ``out_dir`` that already holds a run.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a positive int, not {count!r}")
+    count = check_int("count", count, lo=1)
     out = Path(out_dir)
     if (out / "run.json").exists():
         raise LiveError(f"{out} already holds a run")

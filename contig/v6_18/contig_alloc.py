@@ -62,8 +62,9 @@ from typing import Any
 
 import numpy as np
 
+from ..argcheck import ArgTypeError, check_int
 from ..buddy import split_page
-from ..contig import ContigResult, errname
+from ..contig import ContigResult, check_call_options, errname
 from ..migrate import CompactControl, reclaim_clean_pages_from_list
 from ..pcp import __pagevec_lru_add, drain_all_pages, lru_add_drain_all, put_page
 from ..trace import RESULT_EVENTS, Recorder, emit, stage
@@ -279,12 +280,14 @@ def split_free_pages(z: Zone, freelist: list[tuple[int, int]]) -> None:
 
 
 # ---------------------------------------------------------------- the call
-def _check_args(z: Zone, start: int, end: int, acr_flags: int, gfp: int) -> None:
+def _check_args(z: Zone, start: int, end: int, acr_flags: int, gfp: int) -> tuple[int, int, int, int]:
+    """Check alloc_contig_range()'s positional arguments (the v4.4 model's rules); return ints."""
     if not isinstance(z, Zone):
-        raise ValueError(f"zone must be a Zone, not {type(z).__name__}")
-    for name, v in (("start", start), ("end", end), ("acr_flags", acr_flags), ("gfp", gfp)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer):
-            raise ValueError(f"{name} must be an int, not {v!r}")
+        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
+    start = check_int("start", start, what="an int PFN")
+    end = check_int("end", end, what="an int PFN")
+    acr_flags = check_int("acr_flags", acr_flags)
+    gfp = check_int("gfp", gfp)
     if start >= end:
         raise ValueError(f"start ({start}) must be below end ({end})")
     if start < z.start_pfn or end > z.end_pfn:
@@ -293,6 +296,7 @@ def _check_args(z: Zone, start: int, end: int, acr_flags: int, gfp: int) -> None
         raise ValueError(f"acr_flags must be ACR_FLAGS_NONE (0) or ACR_FLAGS_CMA (1), not {acr_flags!r}")
     if gfp < 0:
         raise ValueError(f"gfp must be a non-negative mask, not {gfp!r}")
+    return start, end, acr_flags, gfp
 
 
 def alloc_contig_range(zone: Zone, start: int, end: int, acr_flags: int = ACR_FLAGS_NONE,
@@ -317,14 +321,8 @@ def alloc_contig_range(zone: Zone, start: int, end: int, acr_flags: int = ACR_FL
         ``isolate_end`` are the pageblock-rounded range.
     :raises ValueError: bad arguments; the zone is then untouched.
     """
-    _check_args(zone, start, end, acr_flags, gfp)
-    if fatal_signal_at is not None and (not isinstance(fatal_signal_at, int) or fatal_signal_at < 1):
-        raise ValueError(f"fatal_signal_at must be a positive int, not {fatal_signal_at!r}")
-    busy = frozenset(int(p) for p in busy_pfns)
-    for p in busy:
-        if not start <= p < end:
-            raise ValueError(f"busy PFN {p} is outside [{start}, {end})")
-    start, end, gfp = int(start), int(end), int(gfp)
+    start, end, acr_flags, gfp = _check_args(zone, start, end, acr_flags, gfp)
+    fatal_signal_at, busy, trace = check_call_options(start, end, fatal_signal_at, busy_pfns, trace)
     z = zone
     g = z.geometry
     pbn = g.pageblock_nr_pages
@@ -457,11 +455,12 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | 
     :raises ValueError: a range outside the zone or a bad count (zone untouched).
     """
     z = zone
-    if isinstance(nr_pages, bool) or not isinstance(nr_pages, int) or nr_pages < 0:
-        raise ValueError(f"nr_pages must be a non-negative int, not {nr_pages!r}")
+    if not isinstance(z, Zone):
+        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
+    nr_pages = check_int("nr_pages", nr_pages, lo=0)
+    pfn = z.start_pfn + z.off(pfn, "pfn")
     if nr_pages:
-        z.off(pfn)
-        z.off(pfn + nr_pages - 1)
+        z.off(pfn + nr_pages - 1, "pfn + nr_pages - 1")
     count = 0
     s = z.start_pfn
     with kernel_6_18_freeing(z):
@@ -536,8 +535,7 @@ def alloc_contig_pages(node: Any, nr_pages: int, gfp: int = GFP_GIGANTIC, nid: i
     """
     if nid != node.nid:
         raise ValueError(f"nid {nid} is not the node's ({node.nid})")
-    if isinstance(nr_pages, bool) or not isinstance(nr_pages, int) or nr_pages < 1:
-        raise ValueError(f"nr_pages must be a positive int, not {nr_pages!r}")
+    nr_pages = check_int("nr_pages", nr_pages, lo=1)
     top = "Movable" if gfp & GFP.MOVABLE else ("Normal" if gfp & GFP.HIGHMEM or not gfp & (
         GFP.DMA | GFP.DMA32) else ("DMA32" if gfp & GFP.DMA32 else "DMA"))
     tries: list[tuple[str, int, ContigResult | None]] = []

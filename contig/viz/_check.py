@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..argcheck import check_bool as check_bool  # the views use the model's rule
 from ..argcheck import check_int as _check_int
 
 
@@ -42,12 +43,6 @@ def check_real(name: str, value: Any, *, positive: bool = True) -> float:
         raise ValueError(f"{name} must be a finite{' positive' if positive else ''} number, "
                          f"not {value!r}")
     return v
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, not {value!r} ({type(value).__name__})")
-    return bool(value)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
