@@ -72,14 +72,6 @@ _MAX_DRAWS = 200        # a generator gives up (a bug) after this many unusable 
 
 
 
-def _dedup(xs: list[int]) -> list[int]:
-    out: list[int] = []
-    for x in xs:
-        if not out or out[-1] != x:
-            out.append(x)
-    return out
-
-
 
 def _pfn_list(pfns: list[int]) -> str:
     return ", ".join(map(str, pfns)) if pfns else "none"

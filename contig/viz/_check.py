@@ -30,10 +30,6 @@ def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = Non
     return _check_int(name, value, lo=lo, hi=hi, what="an integer")
 
 
-def check_opt_int(name: str, value: Any, lo: int | None = None) -> int | None:
-    return None if value is None else check_int(name, value, lo)
-
-
 def check_real(name: str, value: Any, *, positive: bool = True) -> float:
     """A finite real number (no bool, no str), positive unless told otherwise."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
@@ -57,12 +53,3 @@ def check_figsize(value: Any) -> tuple[float, float]:
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise TypeError(f"figsize must be (width, height) in inches, not {value!r}")
     return (check_real("figsize width", value[0]), check_real("figsize height", value[1]))
-
-
-def check_range(name: str, value: Any) -> tuple[int, int] | None:
-    """None, or a pair of integers ``(lo, hi)`` (PFNs; hi may be None for an open end)."""
-    if value is None:
-        return None
-    if not isinstance(value, tuple | list | np.ndarray) or len(value) != 2:
-        raise TypeError(f"{name} must be a pair (lo, hi) of PFNs, not {value!r}")
-    return value  # the elements are checked where they are used (None allowed for outer_end)
