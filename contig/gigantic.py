@@ -34,15 +34,25 @@ targets come from the candidate's own zone.
 from __future__ import annotations
 
 import errno
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from .argcheck import check_int
 from .contig import ContigResult
-from .node import Node
+from .node import Node, load_node
 from .v6_18.contig_alloc import alloc_contig_pages, pfn_range_valid_contig
 from .zone import PG_HEAD, PG_TAIL, Zone
 
-__all__ = ["GIGANTIC_NR_PAGES", "Attempt", "attempts", "predict_picks"]
+__all__ = [
+    "GIGANTIC_NR_PAGES",
+    "Attempt",
+    "RequestCheck",
+    "attempts",
+    "predict_picks",
+    "replay_requests",
+    "tries_past_isolation",
+]
 
 #: PFNs in a 1 GiB page with 4 KiB pages.
 GIGANTIC_NR_PAGES = 1 << 18
@@ -57,6 +67,11 @@ class Attempt:
     ret: int | None          # None: pfn_range_valid_contig() said no, alloc_contig_range() not called
     why: str
     bad_pfn: int | None = None
+    #: alloc_contig_range() got past isolation and migration to test_pages_isolated()
+    #: (the kernel's ``page_isolation:test_pages_isolated`` trace event fires there).
+    tested: bool = False
+    #: pages migrated out of the range (the kernel's ``mm_migrate_pages`` events count them).
+    migrated: int = 0
 
     @property
     def ok(self) -> bool:
@@ -135,7 +150,8 @@ def attempts(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1) -> l
                 _ok, bad = pfn_range_valid_contig(z, p, nr_pages)
                 out.append(Attempt(req, name, p, None, _invalid_why(n, z, bad), bad))
             else:
-                out.append(Attempt(req, name, p, r.ret, _result_why(z, r), r.busy_pfn))
+                out.append(Attempt(req, name, p, r.ret, _result_why(z, r), r.busy_pfn,
+                                   tested=r.outer_start is not None, migrated=len(r.migrated)))
         if pfn is None:
             break
         _prep_gigantic_folio(n.zone_of(pfn), pfn, nr_pages)
@@ -152,6 +168,75 @@ def predict_picks(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1)
     candidate tried and why it failed.
     """
     return [a.pfn for a in attempts(node, nr_pages, count) if a.ok]
+
+
+def tries_past_isolation(tried: list[Attempt], request: int = 1) -> list[tuple[int, bool]]:
+    """``(start PFN, taken)`` of each try of ``request`` that reached test_pages_isolated().
+
+    This is what a trace of the kernel shows of a request
+    (:func:`contig.live.parse_contig_trace`): one ``test_pages_isolated``
+    event per alloc_contig_range() call that got past isolation
+    (mm/page_alloc.c, ``alloc_contig_range_noprof()``, Linux 6.18); ranges
+    refused by has_unmovable_pages() or by pfn_range_valid_contig() leave no
+    event.
+    """
+    return [(a.pfn, a.ok) for a in tried if a.request == request and a.tested]
+
+
+@dataclass
+class RequestCheck:
+    """One request of a recorded run, predicted from the snapshot taken just before it."""
+
+    request: int
+    snapshot: str                       # folder of the snapshot, relative to the run
+    predicted: int | None               # the model's pick (None: the request fails)
+    actual: int | None                  # the kernel's pick (None: the request failed)
+    model_tried: list[tuple[int, bool]]             # tries that reached test_pages_isolated()
+    kernel_tried: list[tuple[int, bool]] | None     # the same, traced (None: not traced)
+    model_migrated: int                 # pages the model migrated for the range it took
+    kernel_migrated: int | None         # pages the kernel's trace shows migrated (all tries)
+
+    @property
+    def hit(self) -> bool:
+        """The same pick, and (when traced) the same tries past isolation, in the same order."""
+        return self.predicted == self.actual and (
+            self.kernel_tried is None or self.model_tried == self.kernel_tried)
+
+
+def replay_requests(run: str | Path, *, zero_flags: str = "pcp") -> list[RequestCheck]:
+    """Predict each request of a recorded run from the snapshot taken just before it.
+
+    Needs a run recorded with protocol 2 (:func:`contig.live.record_gigantic_run`
+    snapshots the node before every request and traces the kernel's tries);
+    a protocol-1 run has one snapshot, so only its first request is checked
+    here (:func:`predict_picks` predicts the whole run from it).
+
+    :raises ValueError: ``run`` holds no run.json or no snapshot.
+    """
+    folder = Path(run)
+    try:
+        rec = json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"run must be a recorded run's folder, not {str(run)!r} ({exc})") from None
+    picks = [int(p) for p in rec["picks"]]
+    traced = rec.get("kernel_tries")
+    out = []
+    for k, sub in enumerate(rec.get("snapshots", ["."]), 1):
+        d = folder / sub
+        paths = [d / f"{z}.npz" for z in ("DMA", "DMA32", "Normal", "Movable") if (d / f"{z}.npz").is_file()]
+        node = load_node(paths, zero_flags=zero_flags)
+        tried = attempts(node, GIGANTIC_NR_PAGES, 1)
+        taken = [a for a in tried if a.ok]
+        kt = traced[k - 1] if traced is not None else None
+        out.append(RequestCheck(
+            request=k, snapshot=sub,
+            predicted=taken[0].pfn if taken else None,
+            actual=picks[k - 1] if k <= len(picks) else None,
+            model_tried=tries_past_isolation(tried, 1),
+            kernel_tried=None if kt is None else [(int(t["start_pfn"]), bool(t["ok"])) for t in kt],
+            model_migrated=taken[0].migrated if taken else 0,
+            kernel_migrated=None if kt is None else sum(int(t["migrated"]) for t in kt)))
+    return out
 
 
 def _check(node: Node, nr_pages: int, count: int) -> None:

@@ -28,10 +28,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,8 @@ import numpy as np
 from .argcheck import check_int
 from .procfs import KPF, _read_text, _read_u64, capture_snapshot, parse_zoneinfo
 
-__all__ = ("GIGANTIC_SYSFS", "LiveError", "huge_heads", "hugepage_pool",
-           "read_huge_heads", "record_gigantic_run")
+__all__ = ("GIGANTIC_SYSFS", "ContigTrace", "LiveError", "huge_heads", "hugepage_pool",
+           "parse_contig_trace", "read_huge_heads", "record_gigantic_run", "settle_lru_batches")
 
 #: The sysfs folder of the 1 GiB hstate on x86-64.
 GIGANTIC_SYSFS = Path("/sys/kernel/mm/hugepages/hugepages-1048576kB")
@@ -142,17 +143,169 @@ def hugepage_pool(sysfs_dir: str | Path = GIGANTIC_SYSFS) -> Iterator[dict[str, 
             raise LiveError(f"could not put {nr} back to {original} (it reads {_read_int(nr)})")
 
 
+#: ``migrate_pages`` system call numbers (arch/*/entry/syscalls, Linux 6.18).
+_SYS_MIGRATE_PAGES = {"x86_64": 256, "aarch64": 238}
+
+
+def settle_lru_batches(node: int = 0) -> bool:
+    """Empty every CPU's per-CPU LRU-add batch, so that no page is caught between there and the LRU.
+
+    Calls ``migrate_pages(0, maxnode, {node}, {node})`` on this process:
+    ``do_migrate_pages()`` (mm/mempolicy.c, Linux 6.18) begins with
+    ``lru_cache_disable()``, which drains the LRU-add batches of every CPU
+    (``__lru_add_drain_all()``, mm/swap.c), and then has nothing to move
+    because the source and the target node are the same.  Nothing else
+    changes.  Returns False where the call is not available (no CONFIG_NUMA,
+    another architecture).
+    """
+    import ctypes
+    import platform as _pf
+
+    nr = _SYS_MIGRATE_PAGES.get(_pf.machine())
+    node = check_int("node", node, lo=0, hi=63)
+    if nr is None:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    mask = (ctypes.c_ulong * 1)(1 << node)
+    same = (ctypes.c_ulong * 1)(1 << node)
+    return libc.syscall(nr, 0, ctypes.c_ulong(64), mask, same) == 0
+
+
+_TPI = re.compile(r"test_pages_isolated: start_pfn=(0x[0-9a-f]+) end_pfn=(0x[0-9a-f]+) "
+                  r"fin_pfn=(0x[0-9a-f]+)")
+_MIG = re.compile(r"mm_migrate_pages: nr_succeeded=(\d+) nr_failed=(\d+)")
+
+
+def parse_contig_trace(text: str) -> list[dict[str, Any]]:
+    """The kernel's tries in a trace of ``test_pages_isolated`` and ``mm_migrate_pages`` events.
+
+    Each try is one ``alloc_contig_range()`` call that got past isolation
+    (mm/page_alloc.c, Linux 6.18): the ``mm_migrate_pages`` events of its
+    migration passes (mm/migrate.c; reason ``contig_range``), then one
+    ``test_pages_isolated`` event (mm/page_isolation.c) whose ``fin_pfn``
+    reaches ``end_pfn`` when every page of the range was free.  A try refused
+    at isolation (has_unmovable_pages()) leaves no event, so it is not here.
+    Returns ``[{"start_pfn", "end_pfn", "fin_pfn", "ok", "migrated",
+    "not_migrated", "passes"}]`` in the order the kernel made them.
+    """
+    tries: list[dict[str, Any]] = []
+    migrated = failed = passes = 0
+    for line in text.splitlines():
+        if m := _MIG.search(line):
+            migrated += int(m[1])
+            failed += int(m[2])
+            passes += 1
+        elif m := _TPI.search(line):
+            start, end, fin = (int(x, 16) for x in m.groups())
+            tries.append({"start_pfn": start, "end_pfn": end, "fin_pfn": fin, "ok": fin >= end,
+                          "migrated": migrated, "not_migrated": failed, "passes": passes})
+            migrated = failed = passes = 0
+    return tries
+
+
+#: The trace events :class:`ContigTrace` turns on, with their filters.
+TRACE_EVENTS = {"page_isolation/test_pages_isolated": None,
+                "migrate/mm_migrate_pages": "reason == 6"}   # MR_CONTIG_RANGE
+
+
+class ContigTrace:
+    """A tracefs instance of its own that records this process's alloc_contig_range() tries.
+
+    On entry it mounts tracefs if it is not mounted, makes the instance
+    ``instances/contig-<pid>`` (its own ring buffer: the global trace and its
+    settings are not touched), limits it to this process and turns on the
+    events of :data:`TRACE_EVENTS`.  :meth:`take` returns the tries traced
+    since the last call (:func:`parse_contig_trace`) and empties the buffer.
+    On exit it removes the instance and unmounts what it mounted, also on
+    error.  ``available`` is False (and :meth:`take` returns None) where
+    tracefs or the events are missing.
+    """
+
+    def __init__(self, root: str | Path = "/sys/kernel/tracing") -> None:
+        self.root = Path(root)
+        self.mounted = False
+        self.inst: Path | None = None
+        self.available = False
+        self.why = ""
+
+    def __enter__(self) -> ContigTrace:
+        try:
+            if not (self.root / "instances").is_dir() and self.root == Path("/sys/kernel/tracing"):
+                import subprocess
+                r = subprocess.run(["mount", "-t", "tracefs", "nodev", str(self.root)],
+                                   capture_output=True, check=False)
+                self.mounted = r.returncode == 0
+            inst = self.root / "instances" / f"contig-{os.getpid()}"
+            inst.mkdir()
+            self.inst = inst
+            (inst / "set_event_pid").write_text(f"{os.getpid()}\n")
+            for ev, filt in TRACE_EVENTS.items():
+                d = inst / "events" / ev
+                if filt:
+                    (d / "filter").write_text(filt + "\n")
+                (d / "enable").write_text("1\n")
+            (inst / "trace").write_text("")
+            self.available = True
+        except OSError as exc:
+            self.why = f"{type(exc).__name__}: {exc}"
+            self._cleanup()
+        return self
+
+    def take(self) -> list[dict[str, Any]] | None:
+        if not self.available or self.inst is None:
+            return None
+        text = (self.inst / "trace").read_text()
+        (self.inst / "trace").write_text("")
+        return parse_contig_trace(text)
+
+    def _cleanup(self) -> None:
+        if self.inst is not None:
+            for ev in TRACE_EVENTS:
+                with suppress(OSError):
+                    (self.inst / "events" / ev / "enable").write_text("0\n")
+            for _ in range(5):
+                try:
+                    self.inst.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            self.inst = None
+        if self.mounted:
+            import subprocess
+            subprocess.run(["umount", str(self.root)], capture_output=True, check=False)
+            self.mounted = False
+        self.available = False
+
+    def __exit__(self, *exc: object) -> None:
+        self._cleanup()
+
+
 def record_gigantic_run(count: int, out_dir: str | Path, *, node: int = 0,
                         sysfs_dir: str | Path = GIGANTIC_SYSFS,
-                        proc_root: str | Path = "/proc") -> dict[str, Any]:
-    """Snapshot ``node``, then ask the kernel for ``count`` 1 GiB pages, one at a time.
+                        proc_root: str | Path = "/proc", settle: bool = True,
+                        tracefs: str | Path | None = "/sys/kernel/tracing") -> dict[str, Any]:
+    """Snapshot ``node`` before each request, and ask the kernel for ``count`` 1 GiB pages.
 
-    Writes into ``out_dir`` (created; must not hold a run already): one
-    snapshot per populated zone (``<Zone>.npz``, read just before the first
-    request) and ``run.json`` with the picks in the order the kernel made
-    them, the time each request took, the /proc files read before and after,
-    and the machine.  Returns the same record.  The pool is restored before
-    this returns or raises.
+    The recording protocol (``protocol`` 2 in ``run.json``; runs 01-10 were
+    made with protocol 1, one snapshot before the first request and neither
+    settling nor tracing):
+
+    1. before each request, empty the per-CPU LRU-add batches
+       (:func:`settle_lru_batches`, when ``settle``) and snapshot every
+       populated zone: ``<Zone>.npz`` in ``out_dir`` before request 1,
+       ``before-KK/<Zone>.npz`` before request KK >= 2 (the earlier picks are
+       in it as hugetlb pages);
+    2. settle again and raise ``nr_hugepages`` by one, timing the write; read
+       kpageflags to find the new 1 GiB page; take the kernel's tries of that
+       request from the trace (:class:`ContigTrace`, when ``tracefs``);
+    3. put the pool back to 0 (also on error, Ctrl-C or SIGTERM) and remove
+       the trace instance.
+
+    ``run.json`` holds the picks in the order the kernel made them, the
+    request that failed (or null), per request the time of the write, the
+    snapshot folder, the snapshot's time and the traced tries, the zone
+    spans, the /proc files read before and after, and the machine.  Returns
+    the same record.  ``out_dir`` must not hold a run already.
 
     :raises LiveError: not root, no 1 GiB hstate, a pool that was not empty
         of 1 GiB pages at the start (the picks would be ambiguous), or an
@@ -163,25 +316,43 @@ def record_gigantic_run(count: int, out_dir: str | Path, *, node: int = 0,
     if (out / "run.json").exists():
         raise LiveError(f"{out} already holds a run")
     root = Path(proc_root)
-    with hugepage_pool(sysfs_dir) as pool:
+    settled: list[bool] = []
+
+    def settle_now() -> None:
+        if settle:
+            settled.append(settle_lru_batches(node))
+
+    trace = ContigTrace(tracefs) if tracefs is not None else None
+    with hugepage_pool(sysfs_dir) as pool, (trace if trace is not None else nullcontext()):
         if pool["original"] != 0:
             raise LiveError(f"the 1 GiB pool already holds {pool['original']} pages; "
                             "empty it first so the picks can be told apart")
         out.mkdir(parents=True, exist_ok=True)
         texts_before = {n: _read_text(root / n) for n in ("buddyinfo", "pagetypeinfo", "zoneinfo", "iomem")}
         zones = _zones(node, root)
-        t0 = time.perf_counter()
-        for name in zones:
-            capture_snapshot(name, out / f"{name}.npz", node=node, proc_root=root)
-        snap_s = time.perf_counter() - t0
         before = read_huge_heads(node, proc_root=root)
         picks: list[int] = []
         seconds: list[float] = []
+        snap_seconds: list[float] = []
+        snap_dirs: list[str] = []
+        tries: list[list[dict[str, Any]] | None] = []
         failed_at = None
         for k in range(1, count + 1):
+            folder = out if k == 1 else out / f"before-{k:02d}"
+            folder.mkdir(exist_ok=True)
+            settle_now()
+            t0 = time.perf_counter()
+            for name in zones:
+                capture_snapshot(name, folder / f"{name}.npz", node=node, proc_root=root)
+            snap_seconds.append(time.perf_counter() - t0)
+            snap_dirs.append("." if k == 1 else folder.name)
+            settle_now()
+            if trace is not None:
+                trace.take()                      # drop anything traced before this request
             t = time.perf_counter()
             got = pool["set"](k)
             seconds.append(time.perf_counter() - t)
+            tries.append(trace.take() if trace is not None else None)
             now = read_huge_heads(node, proc_root=root)
             new = sorted(set(now) - set(before) - set(picks))
             if got < k:
@@ -191,15 +362,22 @@ def record_gigantic_run(count: int, out_dir: str | Path, *, node: int = 0,
                 raise LiveError(f"request {k}: expected one new 1 GiB page, found {new}")
             picks.append(new[0])
         texts_after = {n: _read_text(root / n) for n in ("buddyinfo", "pagetypeinfo", "zoneinfo")}
+        trace_why = trace.why if trace is not None else "not asked for"
     record = {
         "what": "1 GiB hugetlb pages requested one at a time through nr_hugepages",
+        "protocol": 2,
         "node": node,
         "count": count,
         "picks": picks,
         "picks_hex": [hex(p) for p in picks],
         "failed_at_request": failed_at,
         "request_seconds": [round(s, 6) for s in seconds],
-        "snapshot_seconds": round(snap_s, 3),
+        "snapshot_seconds": round(snap_seconds[0], 3),
+        "snapshots": snap_dirs,
+        "snapshots_seconds": [round(s, 3) for s in snap_seconds],
+        "settled": (all(settled) if settled else None),
+        "kernel_tries": tries if any(t is not None for t in tries) else None,
+        "trace_unavailable": None if any(t is not None for t in tries) else trace_why,
         "zones": {n: {"start_pfn": int(z["start_pfn"]), "spanned": int(z["spanned"]),
                       "present": int(z["present"]), "managed": int(z["managed"])}
                   for n, z in zones.items()},

@@ -15,10 +15,14 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from contig import live
 from contig.cli import main
+from contig.procfs import KPF
+
+HUGE, HEAD, TAIL = (np.uint64(1 << KPF[k]) for k in ("HUGE", "COMPOUND_HEAD", "COMPOUND_TAIL"))
 
 RUNS = Path(__file__).resolve().parents[1] / "contig" / "data" / "gigantic"
 RUN05 = RUNS / "run-05"
@@ -50,6 +54,19 @@ def test_run_names_every_recorded_pick_and_the_verdict(capsys):
     assert "Candidates tried" in out and "Predicted picks: " in out
     assert "Verdict: HIT" in out
     assert out.count(": hit\n") == rec["count"]
+
+
+def test_a_traced_run_is_also_checked_request_by_request(capsys):
+    """Run 13 (protocol 2): each request from its own snapshot, the tries beside the trace."""
+    rec = _rec(RUNS / "run-13")
+    assert main(["gigantic", "--run", str(RUNS / "run-13")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for k, pick in enumerate(rec["picks"], 1):
+        assert (f"request {k} ({'.' if k == 1 else f'before-{k:02d}'}): predicted {pick:#x}, "
+                f"kernel {pick:#x}; tries: model {pick:#x} taken; kernel {pick:#x} taken") in out
+    assert f"Per request: {rec['count']} of {rec['count']} hit" in out
+    assert main(["gigantic", "--run", str(RUNS / "run-05")]) == 0   # protocol 1: not there
+    assert "Per request" not in capsys.readouterr().out
 
 
 def test_run_04_is_a_miss_in_another_order(capsys):
@@ -139,8 +156,11 @@ def test_live_without_root_says_so(capsys, tmp_path, monkeypatch):
 def fake_machine(tmp_path: Path, monkeypatch):
     """A fake hstate folder and /proc made from run 05; the kernel "takes" run 05's picks.
 
-    ``capture_snapshot`` copies run 05's snapshots; ``read_huge_heads`` answers from
-    the fake nr_hugepages (the first N of run 05's picks), as kpageflags would.
+    ``capture_snapshot`` copies run 05's snapshots with the pages taken so far marked
+    as 1 GiB hugetlb pages (HUGE head and tails), as kpageflags would show them;
+    ``read_huge_heads`` answers from the fake nr_hugepages (the first N of run 05's
+    picks); the fake trace reports the one try that took each pick; settling the
+    per-CPU batches is a no-op.
     """
     rec = _rec(RUN05)
     sysfs = tmp_path / "hugepages-1048576kB"
@@ -154,7 +174,36 @@ def fake_machine(tmp_path: Path, monkeypatch):
     writes: list[int] = []
 
     def capture(zone, out, **_kw):
-        shutil.copy(RUN05 / f"{zone}.npz", out)
+        n = int((sysfs / "nr_hugepages").read_text())
+        with np.load(RUN05 / f"{zone}.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        flags, start = arrays["flags"].copy(), int(arrays["start_pfn"][0])
+        for pick in rec["picks"][:n]:
+            if start <= pick < start + flags.size:
+                i = pick - start
+                flags[i] = HUGE | HEAD
+                flags[i + 1:i + (1 << 18)] = HUGE | TAIL
+        arrays["flags"] = flags
+        with open(out, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    class FakeTrace:
+        def __init__(self, _root):
+            self.why = ""
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return None
+
+        def take(self):
+            n = int((sysfs / "nr_hugepages").read_text())
+            if n == 0 or n > len(rec["picks"]):
+                return []
+            p = rec["picks"][n - 1]
+            return [{"start_pfn": p, "end_pfn": p + (1 << 18), "fin_pfn": p + (1 << 18),
+                     "ok": True, "migrated": 0, "not_migrated": 0, "passes": 1}]
 
     def heads(*_a, **_kw):
         n = int((sysfs / "nr_hugepages").read_text())
@@ -162,6 +211,8 @@ def fake_machine(tmp_path: Path, monkeypatch):
         return sorted(rec["picks"][:n])
 
     monkeypatch.setattr(live, "capture_snapshot", capture)
+    monkeypatch.setattr(live, "ContigTrace", FakeTrace)
+    monkeypatch.setattr(live, "settle_lru_batches", lambda *_a: True)
     monkeypatch.setattr(live, "read_huge_heads", heads)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.chdir(tmp_path)
@@ -187,6 +238,9 @@ def test_live_on_a_fake_machine_records_predicts_and_compares(capsys, fake_machi
     assert "Verdict: HIT" in out and "nr_hugepages put back to 0" in " ".join(out.split())
     assert "kernel, per request" in out and "snapshot of the node" in out
     assert "prediction: load the node" in out
+    # protocol 2: a snapshot before each request, each request predicted from its own
+    assert rec["protocol"] == 2 and rec["snapshots"] == [".", "before-02", "before-03"]
+    assert "Per request: 3 of 3 hit" in out and pred["hit_per_request"] is True
 
 
 def test_live_default_out_is_a_new_folder_and_a_run_is_never_overwritten(capsys, fake_machine):

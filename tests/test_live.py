@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from contig.live import LiveError, huge_heads, hugepage_pool, record_gigantic_run
+from contig.live import (
+    ContigTrace,
+    LiveError,
+    huge_heads,
+    hugepage_pool,
+    parse_contig_trace,
+    record_gigantic_run,
+    settle_lru_batches,
+)
 from contig.procfs import DATA_DIR, KPF, load_kpageflags
 
 HUGE, HEAD, TAIL = (1 << KPF["HUGE"]), (1 << KPF["COMPOUND_HEAD"]), (1 << KPF["COMPOUND_TAIL"])
@@ -106,6 +114,43 @@ def test_record_refuses_a_pool_that_is_not_empty(fake_sysfs: Path, tmp_path: Pat
     assert not (tmp_path / "run").exists()
 
 
+# ---------------------------------------------------------------- settling and tracing
+
+# Lines as Linux 6.18 prints them in a tracefs ``trace`` file (taken from a run on the
+# development machine; other events and the header are skipped).
+TRACE = """\
+# tracer: nop
+          python-28982   [001] .....  8234.700001: mm_migrate_pages: nr_succeeded=32 nr_failed=0 nr_thp_succeeded=0 nr_thp_failed=0 nr_thp_split=0 nr_split=0 mode=MIGRATE_SYNC reason=contig_range
+          python-28982   [001] .....  8234.700002: mm_migrate_pages: nr_succeeded=7 nr_failed=2 nr_thp_succeeded=0 nr_thp_failed=0 nr_thp_split=0 nr_split=0 mode=MIGRATE_SYNC reason=contig_range
+          python-28982   [001] .....  8234.709007: test_pages_isolated: start_pfn=0x4c0000 end_pfn=0x500000 fin_pfn=0x4c1234 ret=fail
+          python-28982   [001] .....  8234.758440: mm_migrate_pages: nr_succeeded=0 nr_failed=0 nr_thp_succeeded=0 nr_thp_failed=0 nr_thp_split=0 nr_split=0 mode=MIGRATE_SYNC reason=contig_range
+          python-28982   [001] .....  8234.759689: test_pages_isolated: start_pfn=0x40000 end_pfn=0x80000 fin_pfn=0x80000 ret=success
+"""  # noqa: E501
+
+
+def test_parse_contig_trace_groups_migration_passes_with_their_try():
+    assert parse_contig_trace(TRACE) == [
+        {"start_pfn": 0x4C0000, "end_pfn": 0x500000, "fin_pfn": 0x4C1234, "ok": False,
+         "migrated": 39, "not_migrated": 2, "passes": 2},
+        {"start_pfn": 0x40000, "end_pfn": 0x80000, "fin_pfn": 0x80000, "ok": True,
+         "migrated": 0, "not_migrated": 0, "passes": 1},
+    ]
+    assert parse_contig_trace("") == []
+
+
+def test_contig_trace_where_there_is_no_tracefs_says_so_and_leaves_nothing(tmp_path: Path):
+    with ContigTrace(tmp_path) as tr:
+        assert not tr.available and tr.why
+        assert tr.take() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_settle_refuses_a_bad_node_and_otherwise_answers_a_bool():
+    with pytest.raises(ValueError, match="node"):
+        settle_lru_batches(-1)
+    assert settle_lru_batches(0) in (True, False)
+
+
 # ---------------------------------------------------------------- recorded runs
 
 def test_there_are_recorded_runs():
@@ -128,6 +173,21 @@ def test_a_recorded_run_is_complete_and_consistent(run: Path):
     assert len(rec["request_seconds"]) == len(picks) + (rec["failed_at_request"] is not None)
     for name in spans:
         assert (run / f"{name}.npz").is_file()
+    if rec.get("protocol", 1) < 2:
+        return
+    # Protocol 2: a snapshot folder and a traced list of tries per request; a request that
+    # succeeded ends with a traced try that took its pick, one that failed took nothing.
+    n = len(rec["request_seconds"])
+    assert rec["snapshots"] == ["."] + [f"before-{k:02d}" for k in range(2, n + 1)]
+    assert rec["settled"] is True
+    for sub in rec["snapshots"]:
+        for name in spans:
+            assert (run / sub / f"{name}.npz").is_file()
+    assert len(rec["kernel_tries"]) == n
+    for k, tries in enumerate(rec["kernel_tries"], 1):
+        taken = [t["start_pfn"] for t in tries if t["ok"]]
+        assert taken == ([picks[k - 1]] if k <= len(picks) else [])
+        assert all(t["end_pfn"] - t["start_pfn"] == 1 << 18 for t in tries)
 
 
 @pytest.mark.parametrize("run", RUNS[:1], ids=[r.name for r in RUNS[:1]])
