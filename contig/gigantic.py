@@ -70,7 +70,8 @@ class Attempt:
     #: alloc_contig_range() got past isolation and migration to test_pages_isolated()
     #: (the kernel's ``page_isolation:test_pages_isolated`` trace event fires there).
     tested: bool = False
-    #: pages migrated out of the range (the kernel's ``mm_migrate_pages`` events count them).
+    #: pages migrated out of the range, a THP counting all its pages (as the kernel's
+    #: ``mm_migrate_pages`` events count them).
     migrated: int = 0
 
     @property
@@ -151,7 +152,8 @@ def attempts(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1) -> l
                 out.append(Attempt(req, name, p, None, _invalid_why(n, z, bad), bad))
             else:
                 out.append(Attempt(req, name, p, r.ret, _result_why(z, r), r.busy_pfn,
-                                   tested=r.outer_start is not None, migrated=len(r.migrated)))
+                                   tested=r.outer_start is not None,
+                                   migrated=getattr(r, "migrated_pages", len(r.migrated))))
         if pfn is None:
             break
         _prep_gigantic_folio(n.zone_of(pfn), pfn, nr_pages)

@@ -1172,9 +1172,17 @@ def _read_text(path: Path) -> str:
         return fh.read()
 
 
-def _read_u64(path: Path, start_pfn: int, count: int, chunk_pages: int) -> np.ndarray:
-    """Read ``count`` u64 words from PFN ``start_pfn`` of a /proc/kpage* file, in chunks."""
-    out = np.empty(count, dtype=np.uint64)
+def _read_u64(path: Path, start_pfn: int, count: int, chunk_pages: int,
+              out: np.ndarray | None = None) -> np.ndarray:
+    """Read ``count`` u64 words from PFN ``start_pfn`` of a /proc/kpage* file, in chunks.
+
+    ``out``: a uint64 array of ``count`` words to read into (the live recorder
+    passes buffers it allocated before, so reading allocates no memory).
+    """
+    if out is None:
+        out = np.empty(count, dtype=np.uint64)
+    elif out.dtype != np.uint64 or out.shape != (count,) or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a contiguous uint64 array of {count} words")
     buf = memoryview(out).cast("B")
     total, step = count * 8, max(int(chunk_pages), 1) * 8
     with _open_proc(path, binary=True) as fh:
@@ -1194,7 +1202,8 @@ def _read_u64(path: Path, start_pfn: int, count: int, chunk_pages: int) -> np.nd
 
 
 def capture_snapshot(zone_name: str, out_path: str | Path | BinaryIO, *, node: int = 0,
-                     proc_root: str | Path = "/proc", chunk_pages: int = 1 << 18) -> None:
+                     proc_root: str | Path = "/proc", chunk_pages: int = 1 << 18,
+                     _buffers: dict[str, np.ndarray] | None = None) -> None:
     """Capture one zone of the running machine into a kpageflags snapshot (.npz).
 
     Reads the zone's span and counters from ``zoneinfo``, the System RAM
@@ -1241,9 +1250,18 @@ def capture_snapshot(zone_name: str, out_path: str | Path | BinaryIO, *, node: i
         raise ValueError(f"{root / 'zoneinfo'}: zone {zone_name} has start_pfn {start} "
                          f"and spanned {spanned}, not a span of PFNs in [0, 2**52)")
     ram = parse_iomem(_read_text(root / "iomem"))
-    flags = _read_u64(root / "kpageflags", start, spanned, chunk_pages)
-    counts = _read_u64(root / "kpagecount", start, spanned, chunk_pages)
-    mapcount = np.minimum(counts, np.uint64(0xFFFF)).astype(np.uint16)
+    if _buffers is None:
+        flags = _read_u64(root / "kpageflags", start, spanned, chunk_pages)
+        counts = _read_u64(root / "kpagecount", start, spanned, chunk_pages)
+        mapcount = np.minimum(counts, np.uint64(0xFFFF)).astype(np.uint16)
+    else:
+        # contig.live's steady recorder: read into buffers allocated (and touched) before,
+        # so that no page of this process is allocated after kpageflags was read.
+        flags = _read_u64(root / "kpageflags", start, spanned, chunk_pages, _buffers["flags"])
+        counts = _read_u64(root / "kpagecount", start, spanned, chunk_pages, _buffers["counts"])
+        np.minimum(counts, np.uint64(0xFFFF), out=counts)
+        mapcount = _buffers["mapcount"]
+        np.copyto(mapcount, counts, casting="unsafe")
 
     def optional(fn: Any) -> Any:
         try:

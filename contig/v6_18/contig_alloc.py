@@ -377,6 +377,11 @@ def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode
     stage(z, "migrate")
     ret = __alloc_contig_migrate_range(cc, start, end, fatal_signal_at, cc_gfp)
     res.migrated = dict(cc.migrated)
+    # Pages, not folios, as the kernel's mm_migrate_pages event counts them (nr_succeeded adds
+    # folio_nr_pages(), mm/migrate.c, 6.18): a whole THP counts 1 << order.  Read now, while
+    # each new folio is still as the migration left it.
+    res.migrated_pages = sum(  # type: ignore[attr-defined]
+        1 << max(int(z.comp[new - z.start_pfn]), 0) for new in cc.migrated.values())
     res.reclaimed = list(cc.reclaimed)
     res.skipped = {k: list(v) for k, v in cc.skipped.items() if v}
     if ret and ret != -EBUSY:
