@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .geometry import Geometry
-from .procfs import classify_kpageflags, parse_iomem
+from .procfs import classify_kpageflags, mark_large_folios, parse_iomem
 from .zone import Zone
 
 __all__ = ["ZONE_ORDER", "Node", "load_node"]
@@ -147,6 +147,7 @@ def _load_zone(path: Path, iomem: str | None, zero_flags: str) -> tuple[Zone, di
     info["meta"] = meta
     name = str(meta.get("zone", {}).get("zone", path.stem))
     z = Zone.from_arrays(kinds, blocks, geometry=g, start_pfn=start_pfn, name=name)
+    info["large_folios_marked"] = mark_large_folios(z, flags, meta.get("kpf_bits"))
     return z, info
 
 

@@ -1134,7 +1134,90 @@ def load_kpageflags(path: str | Path, *, iomem: str | None = None,
                                            pageblock_order=geometry.pageblock_order,
                                            kpf_bits=meta.get("kpf_bits"))
     name = str(meta.get("zone", {}).get("zone", "Normal"))
-    return Zone.from_arrays(kinds, blocks, geometry=geometry, start_pfn=start_pfn, name=name)
+    z = Zone.from_arrays(kinds, blocks, geometry=geometry, start_pfn=start_pfn, name=name)
+    mark_large_folios(z, flags, meta.get("kpf_bits"))
+    return z
+
+
+def mark_large_folios(z: Any, flags: np.ndarray, kpf_bits: dict[str, int] | None = None) -> int:
+    """Give the large folios (``T``) of a zone loaded from kpageflags their real bounds and head flags.
+
+    ``Zone.from_arrays`` sees only map characters, so it cuts each run of
+    ``T`` pages into the largest aligned compound pages, makes each an
+    anonymous THP on the LRU (PG_LRU and PG_ANON on its head), and two
+    adjacent order-2 folios become one of order 3.  kpageflags tells more
+    (Linux 6.18 reports a folio's flags on each of its pages, fs/proc/page.c
+    ``stable_page_flags()``):
+
+    * **bounds**: a run whose COMPOUND_HEAD pages cut it into naturally
+      aligned power-of-two folios of tails (COMPOUND_TAIL) is cut there
+      instead (a run that does not is left as it was);
+    * a folio of **clean page cache** (LRU, and none of ANON, SWAPBACKED,
+      DIRTY, WRITEBACK, UNEVICTABLE, MLOCKED: rule 9, ``F``, for a large
+      folio) has no PG_ANON on its head, so 6.18's
+      :func:`contig.v6_18.vmscan.reclaim_clean_pages_from_list` drops it
+      instead of migrating it, as the kernel does;
+    * a folio **off the LRU** has no PG_LRU, so has_unmovable_pages()
+      refuses it (6.18, mm/page_isolation.c: a large folio that is not on
+      the LRU cannot move).
+
+    Returns the number of folio heads whose head flags differ from an
+    anonymous THP's.  ``flags`` is the zone's kpageflags array (one word per
+    PFN from ``z.start_pfn``).
+    """
+    from .zone import PG_ANON, PG_HEAD, PG_LRU, PG_TAIL
+
+    bits = dict(KPF, **(kpf_bits or {}))
+
+    def has(f: np.ndarray, *names: str) -> np.ndarray:
+        return (f & np.uint64(sum(1 << bits[n] for n in names))) != 0
+    flags = np.asarray(flags, dtype=np.uint64)
+    t = z.kind == ord("T")
+    if not t.any():
+        return 0
+    n = t.size
+    d = np.diff(t.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    run_lo, run_hi = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    head = t & has(flags, "COMPOUND_HEAD")
+    tail = t & has(flags, "COMPOUND_TAIL")
+    heads = np.flatnonzero(head)
+    # each head's folio ends at the next head or at the end of its run
+    run_of_head = np.searchsorted(run_lo, heads, side="right") - 1
+    nxt = np.append(heads[1:], n)
+    ends = np.minimum(nxt, run_hi[run_of_head])
+    length = ends - heads
+    order = np.log2(np.maximum(length, 1)).astype(np.int64)
+    ok = ((1 << order) == length) & (((z.start_pfn + heads) & (length - 1)) == 0) \
+        & (order >= 1) & (order < z.geometry.max_order)
+    # a run is cut at its heads if it starts with a head, every head's folio is valid and
+    # every other page is a tail
+    bad = np.zeros(run_lo.size, dtype=np.int64)
+    np.add.at(bad, run_of_head[~ok], 1)
+    bad += ~head[run_lo]
+    run_id = np.cumsum(d[:-1] == 1) - 1
+    not_tail = t & ~head & ~tail
+    np.add.at(bad, run_id[not_tail], 1)
+    good_run = bad == 0
+    use = ok & good_run[run_of_head]
+    hs, ln, od = heads[use], length[use], order[use]
+    if hs.size:
+        pages = np.repeat(hs, ln) + (np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln))
+        z.comp[pages] = np.repeat(od, ln)
+        z.flags[pages] = PG_TAIL
+        z.count[pages] = 0
+        z.flags[hs] = PG_HEAD | PG_LRU | PG_ANON
+        z.count[hs] = 1
+        z.touch_many(pages)
+    all_heads = np.flatnonzero(t & ((z.flags & PG_HEAD) != 0))
+    f = flags[all_heads]
+    clean = has(f, "LRU") & ~has(f, "ANON", "SWAPBACKED", "DIRTY", "WRITEBACK", "UNEVICTABLE",
+                                 "MLOCKED")
+    off_lru = ~has(f, "LRU")
+    z.flags[all_heads[clean]] &= np.uint8(0xFF ^ PG_ANON)
+    z.flags[all_heads[off_lru]] &= np.uint8(0xFF ^ PG_LRU)
+    changed = all_heads[clean | off_lru]
+    z.touch_many(changed)
+    return int(changed.size)
 
 
 def data_path(name: str) -> Path:

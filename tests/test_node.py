@@ -146,3 +146,27 @@ def test_load_node_orders_zones_and_reads_zero_flags(tmp_path):
         load_node([a], zero_flags="maybe")
     with pytest.raises(ValueError, match="at least one"):
         load_node([])
+
+
+def test_large_folios_get_the_head_flags_kpageflags_shows(tmp_path):
+    """Three adjacent order-2 THP-flagged folios (fs/proc/page.c, 6.18: a folio's flags on every
+    page; the map alone would make them one order-3 and one order-2 folio):
+    at 0 anonymous on the LRU (PG_LRU and PG_ANON), at 4 clean page cache on the LRU (PG_LRU,
+    no PG_ANON: 6.18's reclaim drops it), at 8 off the LRU (no PG_LRU: has_unmovable_pages()
+    refuses it); the same snapshot through load_kpageflags."""
+    from contig.procfs import KPF, load_kpageflags
+    from contig.zone import PG_ANON, PG_LRU
+
+    def folio(*names):
+        f = sum(1 << KPF[n] for n in ("THP", *names))
+        return [f | 1 << KPF["COMPOUND_HEAD"]] + [f | 1 << KPF["COMPOUND_TAIL"]] * 3
+    buddy = 1 << KPF["BUDDY"]
+    flags = folio("LRU", "ANON", "SWAPBACKED") + folio("LRU") + folio("ANON") + [buddy] * 4
+    p = _snapshot(tmp_path, "Normal", 0, flags, [[0, 16]])
+    for z in (load_node([p])["Normal"], load_kpageflags(p)):
+        assert z.to_map() == "TTTTTTTTTTTT...."
+        assert z.comp[:12].tolist() == [2] * 12          # cut at the three heads, not 8 + 4
+        assert [int(z.flags[h]) & (PG_LRU | PG_ANON) for h in (0, 4, 8)] == [
+            PG_LRU | PG_ANON, PG_LRU, PG_ANON]
+        z.check()
+    assert load_node([p]).info["Normal"]["large_folios_marked"] == 2

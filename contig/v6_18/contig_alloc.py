@@ -30,8 +30,10 @@ function that acts):
 
 What is shared with v4.4 and imported from the top-level modules: the
 per-CPU lists and LRU batches (:mod:`contig.pcp`), the migration of order-0
-LRU pages and the reclaim of clean page cache (:mod:`contig.migrate`),
-the allocation of migration targets.  THPs and in-use hugetlb folios are
+LRU pages (:mod:`contig.migrate`), the allocation of migration targets.
+Clean page cache is dropped by 6.18's own
+:func:`contig.v6_18.vmscan.reclaim_clean_pages_from_list` (folios of any
+size, freed in list order).  THPs and in-use hugetlb folios are
 migrated whole (a THP is split when no block of its order is free) by
 :mod:`contig.v6_18.migrate`.  While a 6.18 call runs, the shared
 per-CPU code frees pages through the 6.18 buddy (``__free_one_page`` with
@@ -46,12 +48,7 @@ a target left unused by a retried page waits in the LRU batch until the
 end of that ``migrate_pages()`` call (6.18 frees it at once).
 The per-CPU drain is v4.4's: a page goes back to the type it was freed
 with unless some block is isolated (6.18 always reads the block's current
-type).  Clean page cache is dropped only in order-0 pages (``F``): 6.18's
-``reclaim_clean_pages_from_list()`` (mm/vmscan.c) drops clean file folios
-of any size, while the model migrates a large one (``T``) like a THP (the
-recorded run 17 shows it: 1,536 such pages migrated by the model, dropped
-by the kernel, and every other migrated page counted alike).  No
-unaccepted memory, memory tiers or NUMA.  ``current_gfp_context()`` is
+type).  No unaccepted memory, memory tiers or NUMA.  ``current_gfp_context()`` is
 the identity (no scoped NOFS/NOIO).  With ``__GFP_COMP`` the folio itself
 is not modelled (the pages are handed out as order-0 pages and
 ``result.folio_order`` says which folio 6.18 would have made).  One zone,
@@ -70,7 +67,7 @@ import numpy as np
 from ..argcheck import ArgTypeError, check_int
 from ..buddy import split_page
 from ..contig import ContigResult, check_call_options, errname
-from ..migrate import CompactControl, reclaim_clean_pages_from_list
+from ..migrate import CompactControl
 from ..pcp import __pagevec_lru_add, drain_all_pages, lru_add_drain_all, put_page
 from ..trace import RESULT_EVENTS, Recorder, emit, stage
 from ..zone import OWNED, Zone
@@ -84,6 +81,7 @@ from .page_isolation import (
     test_pages_isolated,
     undo_isolate_page_range,
 )
+from .vmscan import reclaim_clean_pages_from_list
 
 __all__ = [
     "ACR_FLAGS_CMA",
@@ -243,7 +241,8 @@ def __alloc_contig_migrate_range(cc: CompactControl, start: int, end: int,
         if nr:
             cc.nr_migratepages -= nr
             emit(z, "reclaim_clean_pages_from_list", None, None,
-                 f"{nr} clean page-cache page(s) are dropped instead of migrated",
+                 f"{nr} clean page-cache page(s) are dropped instead of migrated (folios of any "
+                 "size, freed in list order: 6.18)",
                  reclaimed=cc.reclaimed[-nr:])
         if not cc.migratepages:
             ret = 0

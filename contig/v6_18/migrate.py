@@ -152,7 +152,8 @@ def _migrate_thp(cc: CompactControl, head: int) -> int:
     z.comp[j:j + n] = k
     z.flags[j:j + n] = PG_TAIL
     # a new THP goes straight to the LRU; a hugetlb folio is never on it
-    z.flags[j] = PG_HEAD | PG_LRU | PG_ANON if kind == _T else PG_HEAD
+    # (a large folio of clean page cache stays one: its head keeps PG_ANON clear)
+    z.flags[j] = PG_HEAD | PG_LRU | (int(z.flags[head - s]) & PG_ANON) if kind == _T else PG_HEAD
     z.count[j:j + n] = 0
     z.count[j] = 1                               # the mapping
     z.touch_range(j, j + n)
