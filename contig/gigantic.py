@@ -103,7 +103,8 @@ def _invalid_why(node: Node, z: Zone, bad: int | None) -> str:
 
 def _result_why(z: Zone, r: ContigResult) -> str:
     if r.ok:
-        return (f"{len(r.migrated)} page(s) migrated, {len(r.reclaimed)} dropped, the rest free: "
+        return (f"{getattr(r, 'migrated_pages', len(r.migrated))} page(s) migrated, "
+                f"{len(r.reclaimed)} dropped, the rest free: "
                 "the range is taken")
     bad = r.busy_pfn
     what = ""

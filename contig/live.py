@@ -3,15 +3,18 @@
 This module talks to the machine it runs on, as root.  It is the bridge the
 course uses to check its Linux 6.18 model against the real thing:
 
-* :func:`record_gigantic_run` snapshots every zone of a node (the same
-  ``.npz`` format as :func:`contig.procfs.capture_snapshot`), then asks the
-  kernel for 1 GiB hugetlb pages one at a time through
-  ``/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages``, finds after
-  each request which range the kernel took (the new run of HUGE pages in
-  ``/proc/kpageflags``), times each request, and always puts the pool back to
-  the size it had (on success, on error, on Ctrl-C and on SIGTERM).
+* :func:`record_gigantic_run` asks the kernel for 1 GiB hugetlb pages one at
+  a time through ``/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages``
+  and, before each request, empties the per-CPU LRU-add batches
+  (:func:`settle_lru_batches`) and snapshots every zone of the node (the
+  ``.npz`` format of :func:`contig.procfs.capture_snapshot`).  After each
+  request it finds which range the kernel took (the new run of HUGE pages
+  in ``/proc/kpageflags``) and what the kernel tried (:class:`ContigTrace`,
+  tracefs events), and it times each request.  It always puts the pool back
+  to the size it had (on success, on error, on Ctrl-C and on SIGTERM), and
+  tracefs as it was;
 * :func:`huge_heads` finds the hugetlb pages of a given size in a kpageflags
-  array.
+  array; :func:`parse_contig_trace` reads the kernel's tries from a trace.
 
 Writing N to ``nr_hugepages`` makes the kernel call
 ``alloc_pool_huge_folio()`` (mm/hugetlb.c, Linux 6.18) once per missing page;

@@ -11,7 +11,8 @@ Reading a Linux 6.18 snapshot (facts found on the development machine,
 does the work (holes from /proc/iomem since holes read 0; BUDDY on every page
 of a free block; the never-initialised memmap above the last non-zero
 section reads 0 and becomes ``#``; MMAP/ANON without LRU becomes ``v``, a
-page in a per-CPU LRU-add batch).  One thing it cannot decide: a page in use
+page in a per-CPU LRU-add batch); :func:`contig.procfs.mark_large_folios`
+gives large folios their real bounds and head flags.  One thing it cannot decide: a page in use
 with **no flag at all** may be a free page on a per-CPU list (which reads 0,
 refcount 0: ``p``) or a kernel allocation that sets no flag (``U``).
 ``zero_flags`` says which reading to use; the default ``"pcp"`` follows the

@@ -62,7 +62,9 @@ Why:
 5. PageReserved: memblock, firmware, the kernel image, the zero page.
 6. Kernel memory that cannot move.
 7. A compound page on the LRU: an anonymous THP or a large page-cache folio.
-   v4.4 compaction skips such pages whole.  An order-0 leftover at an odd
+   v4.4 compaction skips such pages whole.  After the zone is built,
+   :func:`mark_large_folios` cuts the ``T`` runs at the real folio heads and
+   marks clean page-cache folios and folios off the LRU on their heads.  An order-0 leftover at an odd
    edge of a run is classified by rules 8-11 instead.
 8. Must be migrated: anonymous and shmem pages have no file to be re-read
    from; dirty or writeback file pages are not taken by
