@@ -1193,12 +1193,11 @@ def mark_large_folios(z: Any, flags: np.ndarray, kpf_bits: dict[str, int] | None
         & (order >= 1) & (order < z.geometry.max_order)
     # a run is cut at its heads if it starts with a head, every head's folio is valid and
     # every other page is a tail
-    bad = np.zeros(run_lo.size, dtype=np.int64)
-    np.add.at(bad, run_of_head[~ok], 1)
-    bad += ~head[run_lo]
-    run_id = np.cumsum(d[:-1] == 1) - 1
-    not_tail = t & ~head & ~tail
-    np.add.at(bad, run_id[not_tail], 1)
+    bad = np.bincount(run_of_head[~ok], minlength=run_lo.size) + ~head[run_lo]
+    not_tail = np.flatnonzero(t & ~head & ~tail)
+    if not_tail.size:
+        bad += np.bincount(np.searchsorted(run_lo, not_tail, side="right") - 1,
+                           minlength=run_lo.size)
     good_run = bad == 0
     use = ok & good_run[run_of_head]
     hs, ln, od = heads[use], length[use], order[use]
