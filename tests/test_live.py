@@ -209,3 +209,31 @@ def test_a_recorded_prediction_is_consistent_with_its_run(run: Path):
     assert all(p % (1 << 18) == 0 for p in pred["predicted"])
     assert pred["predicted_hex"] == [hex(p) for p in pred["predicted"]]
     assert pred["hit"] == (pred["predicted"] == rec["picks"])
+
+
+def test_steady_snapshots_write_what_a_plain_capture_writes_and_keep_their_buffers(tmp_path):
+    """The steady recorder reads into buffers made once (so reading allocates no page after
+    kpageflags was read); its snapshot holds exactly what capture_snapshot() writes."""
+    from test_procfs import fake_proc, synthetic_flags
+
+    from contig.live import _SteadySnapshots, _zones
+    from contig.procfs import capture_snapshot
+
+    flags, _ = synthetic_flags()
+    counts = np.arange(flags.size, dtype=np.uint64) * 7 + 65000   # some above uint16
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    fake_proc(proc, flags, counts)
+    steady = _SteadySnapshots(_zones(0, proc))
+    assert list(steady.buffers) == ["Normal"]
+    kept = {k: v.ctypes.data for k, v in steady.buffers["Normal"].items()}
+    for k in (1, 2):
+        out = tmp_path / f"s{k}"
+        out.mkdir()
+        steady.take(out, 0, proc)
+        assert {k: v.ctypes.data for k, v in steady.buffers["Normal"].items()} == kept
+    capture_snapshot("Normal", tmp_path / "plain.npz", proc_root=proc)
+    with np.load(tmp_path / "s2" / "Normal.npz") as a, np.load(tmp_path / "plain.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for name in a.files:
+            assert np.array_equal(a[name], b[name]), name
