@@ -919,6 +919,14 @@ def _gigantic_live(args: argparse.Namespace, w: Callable[[str], None]) -> int:
                       + (f" (request {failed} failed)" if failed else "")
                       + f"; {nr.name} put back to {nr.read_text().strip()}", "", indent=2):
         w(line)
+    settled = {True: "yes", False: "no (the migrate_pages call is not available here)",
+               None: "not asked for"}[rec.get("settled")]
+    traced = ("on" if rec.get("kernel_tries") is not None
+              else f"off ({rec.get('trace_unavailable') or 'not available'})")
+    for line in _wrap(f"Per-CPU LRU-add batches emptied before each snapshot and request: "
+                      f"{settled}; the kernel's tries traced: {traced}; a snapshot before each "
+                      f"of the {len(rec['request_seconds'])} request(s)", "", indent=2):
+        w(line)
     try:
         t0 = time.perf_counter()
         node = _load_node_dir(out, args.zero_flags)

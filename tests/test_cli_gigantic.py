@@ -241,6 +241,8 @@ def test_live_on_a_fake_machine_records_predicts_and_compares(capsys, fake_machi
     # protocol 2: a snapshot before each request, each request predicted from its own
     assert rec["protocol"] == 2 and rec["snapshots"] == [".", "before-02", "before-03"]
     assert "Per request: 3 of 3 hit" in out and pred["hit_per_request"] is True
+    assert "emptied before each snapshot and request: yes; the kernel's tries traced: on" in \
+        " ".join(out.split())
 
 
 def test_live_default_out_is_a_new_folder_and_a_run_is_never_overwritten(capsys, fake_machine):
@@ -315,3 +317,29 @@ def test_live_sigterm_puts_the_pool_back_and_says_so(capsys, fake_machine, monke
     assert err == "contig: stopped by a signal; nr_hugepages was put back to 0\n"
     assert (m["sysfs"] / "nr_hugepages").read_text().strip() == "0"
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_live_without_a_trace_says_so_and_still_checks_each_request(capsys, fake_machine,
+                                                                    monkeypatch):
+    m = fake_machine
+
+    class NoTrace:
+        def __init__(self, _root):
+            self.why = "OSError: no tracefs here"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return None
+
+        def take(self):
+            return None
+
+    monkeypatch.setattr(live, "ContigTrace", NoTrace)
+    assert _live(m, "--out", "run-n") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    rec = json.loads((m["tmp"] / "run-n" / "run.json").read_text())
+    assert rec["kernel_tries"] is None and rec["trace_unavailable"] == "OSError: no tracefs here"
+    assert "the kernel's tries traced: off (OSError: no tracefs here)" in out
+    assert "kernel not traced" in out and "Per request: 3 of 3 hit" in out
