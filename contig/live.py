@@ -206,6 +206,8 @@ def parse_contig_trace(text: str) -> list[dict[str, Any]]:
     return tries
 
 
+#: Ring-buffer size per CPU of the trace instance, KiB.
+TRACE_BUFFER_KB = 8192
 #: The trace events :class:`ContigTrace` turns on, with their filters.
 TRACE_EVENTS = {"page_isolation/test_pages_isolated": None,
                 "migrate/mm_migrate_pages": "reason == 6"}   # MR_CONTIG_RANGE
@@ -218,7 +220,9 @@ class ContigTrace:
     ``instances/contig-<pid>`` (its own ring buffer: the global trace and its
     settings are not touched), limits it to this process and turns on the
     events of :data:`TRACE_EVENTS`.  :meth:`take` returns the tries traced
-    since the last call (:func:`parse_contig_trace`) and empties the buffer.
+    since the buffer was last emptied (:func:`parse_contig_trace`), notes in
+    :attr:`lost` how many events the ring buffer dropped meanwhile, and
+    empties it; :meth:`clear` only empties it.
     On exit it removes the instance and unmounts what it mounted, also on
     error.  ``available`` is False (and :meth:`take` returns None) where
     tracefs or the events are missing.
@@ -230,6 +234,8 @@ class ContigTrace:
         self.inst: Path | None = None
         self.available = False
         self.why = ""
+        #: per :meth:`take`, the events the ring buffer dropped (0: the trace is whole)
+        self.lost: list[int] = []
 
     def __enter__(self) -> ContigTrace:
         try:
@@ -242,6 +248,8 @@ class ContigTrace:
             inst.mkdir()
             self.inst = inst
             (inst / "set_event_pid").write_text(f"{os.getpid()}\n")
+            # room for a whole gigabyte migrated twice over (8,192 events a try)
+            (inst / "buffer_size_kb").write_text(f"{TRACE_BUFFER_KB}\n")
             for ev, filt in TRACE_EVENTS.items():
                 d = inst / "events" / ev
                 if filt:
@@ -258,8 +266,24 @@ class ContigTrace:
         if not self.available or self.inst is None:
             return None
         text = (self.inst / "trace").read_text()
-        (self.inst / "trace").write_text("")
+        self.lost.append(self._overrun())
+        (self.inst / "trace").write_text("")      # also resets the overrun counts
         return parse_contig_trace(text)
+
+    def clear(self) -> None:
+        """Empty the ring buffer (and its overrun counts) without reading it."""
+        if self.available and self.inst is not None:
+            (self.inst / "trace").write_text("")
+
+    def _overrun(self) -> int:
+        """Events the ring buffer dropped since it was last emptied (``overrun:`` per CPU)."""
+        assert self.inst is not None
+        total = 0
+        for stats in sorted((self.inst / "per_cpu").glob("cpu*/stats")):
+            for line in stats.read_text().splitlines():
+                if line.startswith("overrun:"):
+                    total += int(line.split()[1])
+        return total
 
     def _cleanup(self) -> None:
         if self.inst is not None:
@@ -390,11 +414,14 @@ def record_gigantic_run(count: int, out_dir: str | Path, *, node: int = 0,
             snap_dirs.append("." if k == 1 else folder.name)
             settle_now()
             if trace is not None:
-                trace.take()                      # drop anything traced before this request
+                trace.clear()                     # drop anything traced before this request
             t = time.perf_counter()
             got = pool["set"](k)
             seconds.append(time.perf_counter() - t)
-            tries.append(trace.take() if trace is not None else None)
+            taken = trace.take() if trace is not None else None
+            if taken is not None and trace is not None and trace.lost and trace.lost[-1]:
+                taken = None                      # events were dropped: the trace is not whole
+            tries.append(taken)
             now = read_huge_heads(node, proc_root=root)
             new = sorted(set(now) - set(before) - set(picks))
             if got < k:
@@ -421,6 +448,7 @@ def record_gigantic_run(count: int, out_dir: str | Path, *, node: int = 0,
         "settled": (all(settled) if settled else None),
         "kernel_tries": tries if any(t is not None for t in tries) else None,
         "trace_unavailable": None if any(t is not None for t in tries) else trace_why,
+        "trace_lost_events": list(trace.lost) if trace is not None else None,
         "zones": {n: {"start_pfn": int(z["start_pfn"]), "spanned": int(z["spanned"]),
                       "present": int(z["present"]), "managed": int(z["managed"])}
                   for n, z in zones.items()},

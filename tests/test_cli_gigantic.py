@@ -190,6 +190,10 @@ def fake_machine(tmp_path: Path, monkeypatch):
     class FakeTrace:
         def __init__(self, _root):
             self.why = ""
+            self.lost = []
+
+        def clear(self):
+            return None
 
         def __enter__(self):
             return self
@@ -199,6 +203,7 @@ def fake_machine(tmp_path: Path, monkeypatch):
 
         def take(self):
             n = int((sysfs / "nr_hugepages").read_text())
+            self.lost.append(0)
             if n == 0 or n > len(rec["picks"]):
                 return []
             p = rec["picks"][n - 1]
@@ -326,6 +331,10 @@ def test_live_without_a_trace_says_so_and_still_checks_each_request(capsys, fake
     class NoTrace:
         def __init__(self, _root):
             self.why = "OSError: no tracefs here"
+            self.lost = []
+
+        def clear(self):
+            return None
 
         def __enter__(self):
             return self
@@ -343,3 +352,39 @@ def test_live_without_a_trace_says_so_and_still_checks_each_request(capsys, fake
     assert rec["kernel_tries"] is None and rec["trace_unavailable"] == "OSError: no tracefs here"
     assert "the kernel's tries traced: off (OSError: no tracefs here)" in out
     assert "kernel not traced" in out and "Per request: 3 of 3 hit" in out
+
+
+def test_live_a_request_whose_trace_lost_events_is_not_compared(capsys, fake_machine, monkeypatch):
+    """The ring buffer dropped events at request 2: its tries are recorded as unknown (None),
+    not as a partial list, and the per-request check compares only its pick."""
+    m = fake_machine
+    rec05 = m["rec"]
+
+    class Lossy:
+        def __init__(self, _root):
+            self.why, self.lost = "", []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return None
+
+        def clear(self):
+            return None
+
+        def take(self):
+            n = int((m["sysfs"] / "nr_hugepages").read_text())
+            self.lost.append(5 if n == 2 else 0)
+            p = rec05["picks"][n - 1]
+            return [{"start_pfn": p, "end_pfn": p + (1 << 18), "fin_pfn": p + (1 << 18),
+                     "ok": True, "migrated": 0, "not_migrated": 0, "passes": 1}]
+
+    monkeypatch.setattr(live, "ContigTrace", Lossy)
+    assert _live(m, "--out", "run-l") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    rec = json.loads((m["tmp"] / "run-l" / "run.json").read_text())
+    assert rec["trace_lost_events"] == [0, 5, 0]
+    assert [t is None for t in rec["kernel_tries"]] == [False, True, False]
+    assert "request 2 (before-02)" in out and "kernel not traced" in out
+    assert "Per request: 3 of 3 hit" in out

@@ -237,3 +237,20 @@ def test_steady_snapshots_write_what_a_plain_capture_writes_and_keep_their_buffe
         assert sorted(a.files) == sorted(b.files)
         for name in a.files:
             assert np.array_equal(a[name], b[name]), name
+
+
+def test_contig_trace_take_reads_the_tries_and_the_dropped_events(tmp_path: Path):
+    """take() on an instance folder laid out as tracefs lays it out (trace, per_cpu/cpuN/stats):
+    the tries of the trace, the overrun counts summed, and the buffer emptied."""
+    inst = tmp_path / "instances" / "contig-1"
+    for cpu, overrun in ((0, 3), (1, 4)):
+        d = inst / "per_cpu" / f"cpu{cpu}"
+        d.mkdir(parents=True)
+        (d / "stats").write_text(f"entries: 10\noverrun: {overrun}\ncommit overrun: 0\n")
+    (inst / "trace").write_text(TRACE)
+    tr = ContigTrace(tmp_path)
+    tr.inst, tr.available = inst, True
+    assert tr.take() == parse_contig_trace(TRACE)
+    assert tr.lost == [7] and (inst / "trace").read_text() == ""
+    tr.clear()
+    assert tr.lost == [7]
