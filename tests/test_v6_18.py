@@ -466,3 +466,19 @@ def test_property_check_holds_and_failure_keeps_block_types(pages, blocks, lo, n
     else:
         assert z.to_map()[lo:hi] == "X" * (hi - lo)
         assert np.array_equal(z.pb, before)
+
+
+def test_hugetlb_folios_go_to_the_lists_tail_and_migrate_first():
+    """compaction.c:972 + hugetlb.c:7795: an in-use hugetlb folio is put at the TAIL of
+    cc->migratepages (list_move_tail), an LRU page at the head (compaction.c:1206); scanning
+    [0, 8) gives [7, 6, 3, 2, 0, 4].  migrate.c:2080: migrate_pages() runs migrate_hugetlbs()
+    first, the hugetlb folios in list order: 0, then 4.  Targets (the model's allocator, v4.4's
+    __rmqueue_smallest/expand): folio 0 splits the free order-3 block at 8 and gets 8 (10 and
+    12 go back as order-1 and order-2 blocks), folio 4 gets 10; then the pages 7, 6, 3, 2 get
+    12, 13, 14, 15 (the order-2 block split for the per-CPU list, head first).  Putting the
+    folios at the head, or migrating in list order, gives other targets."""
+    z = zone("HHMMHHMM........")
+    r = run6(z, 0, 8)
+    assert r.ret == 0
+    assert list(r.migrated.items()) == [(0, 8), (4, 10), (7, 12), (6, 13), (3, 14), (2, 15)]
+    assert z.to_map() == "XXXXXXXXHHHHMMMM" and z.free_blocks() == []

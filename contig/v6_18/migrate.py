@@ -16,7 +16,8 @@ What differs from v4.4 (whose order-0 code is reused: :mod:`contig.migrate`):
   when none can be allocated (-ENOMEM) the folio is split into order-0
   pages (``try_split_folio()``) which are migrated after the rest of the
   list;
-* an in-use hugetlb folio (``H``) is isolated too and moved to a fresh
+* an in-use hugetlb folio (``H``) is isolated too, at the tail of the list
+  (``folio_isolate_hugetlb()``: ``list_move_tail``), and moved to a fresh
   folio of its order (when none can be allocated, -ENOMEM: hugetlb folios
   are not split);
 * a THP put back goes straight to the LRU (large folios are never kept in
@@ -98,7 +99,9 @@ def isolate_migratepages_block(cc: CompactControl, low_pfn: int, end_pfn: int) -
         if z.kind[h] == _H and z.count[h] > 0 and head not in cc.migratepages:
             z.count[h] += 1                     # isolate_hugetlb(): in use, migratable hstate
             z.touch(h)
-            cc.migratepages.insert(0, head)
+            # folio_isolate_hugetlb() puts it at the list's tail (list_move_tail, mm/hugetlb.c,
+            # 6.18), unlike an LRU folio, which goes to the head (compaction.c:1206)
+            cc.migratepages.append(head)
             cc.nr_migratepages += 1 << k
         elif z.kind[h] == _T and z.flags[h] & PG_LRU:
             z.count[h] += 1                     # folio_try_get() + folio_test_clear_lru()
@@ -180,29 +183,53 @@ def _split_thp(cc: CompactControl, head: int) -> list[int]:
     return list(range(head, head + n))
 
 
-def migrate_pages(cc: CompactControl) -> int:
+def migrate_pages(cc: CompactControl, _hugetlb: bool = True) -> int:
     """Migrate ``cc.migratepages``: pages not migrated, or -ENOMEM.
 
     Models migrate_pages() / migrate_pages_batch(), mm/migrate.c, Linux 6.18
-    (MIGRATE_SYNC, MR_CONTIG_RANGE): up to 10 passes while something asks
-    for a retry; an order-0 page as in v4.4 (:func:`contig.migrate.unmap_and_move`,
-    -ENOMEM ends the call); a THP to a block of its order, and when none is
-    free it is split and its pages are migrated after the rest of the list.
+    (MIGRATE_SYNC, MR_CONTIG_RANGE): first ``migrate_hugetlbs()``, every
+    in-use hugetlb folio in list order (-ENOMEM ends the call); then the
+    other folios, up to 10 passes while something asks for a retry: an
+    order-0 page as in v4.4 (:func:`contig.migrate.unmap_and_move`, -ENOMEM
+    ends the call), a THP to a block of its order, and when none is free it
+    is split and its pages are migrated after the rest of the list.
+    Simplified: 6.18 unmaps a batch of folios, then moves them, and puts the
+    folios that failed on a list of their own, spliced back at the head;
+    the model migrates folio by folio and leaves a folio that failed where
+    it was on the list (the targets are taken in the same order).
     """
-    split: list[int] = []
+    z = cc.zone
+
+    def hugetlb(pfn: int) -> bool:
+        return z.kind[pfn - z.start_pfn] == _H
+    # migrate_hugetlbs() (mm/migrate.c:1602, 6.18) runs first: every hugetlb folio on the list,
+    # in list order, up to 10 passes while one asks for a retry; -ENOMEM gives up at once
     nr_failed = 0
+    retry = 1 if _hugetlb else 0
+    passes = 0
+    while passes < MIGRATE_PASSES and retry:
+        retry = 0
+        for pfn in [p for p in cc.migratepages if hugetlb(p)]:
+            rc = _migrate_thp(cc, pfn)
+            if rc == -ENOMEM:
+                return -ENOMEM
+            if rc == -EAGAIN:
+                retry += 1
+            elif rc != MIGRATEPAGE_SUCCESS:
+                nr_failed += 1
+        passes += 1
+    nr_failed += retry
+    # then the other folios (hugetlb folios still on the list stay there)
+    split: list[int] = []
     retry = 1
     passes = 0
     while passes < MIGRATE_PASSES and retry:
         retry = 0
         for pfn in list(cc.migratepages):
-            if pfn not in cc.migratepages:
+            if pfn not in cc.migratepages or hugetlb(pfn):
                 continue
             if _is_thp_folio(cc.zone, pfn) == pfn:
                 rc = _migrate_thp(cc, pfn)
-                if rc == -ENOMEM and cc.zone.kind[pfn - cc.zone.start_pfn] == _H:
-                    cc.migratepages.extend(split)
-                    return -ENOMEM              # migrate_hugetlbs(): no target, give up
                 if rc == -ENOMEM:
                     split.extend(_split_thp(cc, pfn))
                     continue
@@ -218,7 +245,7 @@ def migrate_pages(cc: CompactControl) -> int:
         passes += 1
     if split:
         cc.migratepages.extend(split)
-        rc = migrate_pages(cc)
+        rc = migrate_pages(cc, _hugetlb=False)      # the hugetlb folios had their passes
         if rc < 0:
             return rc
         nr_failed += rc
