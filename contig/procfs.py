@@ -45,7 +45,7 @@ first rule that matches wins:
 | 5 | RESERVED | ``R`` |
 | 6 | SLAB, PGTABLE, ZERO_PAGE, OFFLINE or HWPOISON | ``U`` |
 | 7 | THP | ``T`` |
-| 8 | LRU with ANON, SWAPBACKED, DIRTY, WRITEBACK, UNEVICTABLE or MLOCKED | ``M`` |
+| 8 | LRU with SWAPBACKED, DIRTY, WRITEBACK, UNEVICTABLE or MLOCKED | ``M`` |
 | 9 | LRU otherwise | ``F`` |
 | 10 | MMAP or ANON without LRU | ``v`` |
 | 11 | anything else, zero flags included | ``U`` |
@@ -66,12 +66,15 @@ Why:
    :func:`mark_large_folios` cuts the ``T`` runs at the real folio heads and
    marks clean page-cache folios and folios off the LRU on their heads.  An order-0 leftover at an odd
    edge of a run is classified by rules 8-11 instead.
-8. Must be migrated: anonymous and shmem pages have no file to be re-read
-   from; dirty or writeback file pages are not taken by
+8. Must be migrated: anonymous and shmem pages (SWAPBACKED) have no file
+   to be re-read from; dirty or writeback file pages are not taken by
    ``reclaim_clean_pages_from_list()``; mlocked pages are still isolated
    (ISOLATE_UNEVICTABLE).
 9. Clean page cache: dropped instead of migrated (mapped or not: reclaim
-   unmaps it).
+   unmaps it).  So is a clean anonymous page without SWAPBACKED: a page
+   given back with MADV_FREE (lazy free, 4.5+), which 6.18's
+   ``reclaim_clean_pages_from_list()`` selects (``folio_is_file_lru()`` is
+   "not SWAPBACKED", mm/vmscan.c) and ``shrink_folio_list()`` frees.
 10. Mapped but not on the LRU yet: in a per-CPU batch (a pagevec) on its way
     there, i.e. transient.
 11. A kernel allocation, or a free page on a per-CPU list: kpageflags cannot
@@ -929,8 +932,7 @@ def classify_kpageflags(flags: np.ndarray, start_pfn: int,
     lru = has("LRU")
     kinds[~lru & has("MMAP", "ANON")] = ord("v")
     kinds[lru] = ord("F")
-    kinds[lru & has("ANON", "SWAPBACKED", "DIRTY", "WRITEBACK", "UNEVICTABLE",
-                    "MLOCKED")] = ord("M")
+    kinds[lru & has("SWAPBACKED", "DIRTY", "WRITEBACK", "UNEVICTABLE", "MLOCKED")] = ord("M")
     buddy = has("BUDDY")
     huge = has("HUGE") & ~gone & ~buddy
     reserved = has("RESERVED")
@@ -1154,9 +1156,9 @@ def mark_large_folios(z: Any, flags: np.ndarray, kpf_bits: dict[str, int] | None
     * **bounds**: a run whose COMPOUND_HEAD pages cut it into naturally
       aligned power-of-two folios of tails (COMPOUND_TAIL) is cut there
       instead (a run that does not is left as it was);
-    * a folio of **clean page cache** (LRU, and none of ANON, SWAPBACKED,
-      DIRTY, WRITEBACK, UNEVICTABLE, MLOCKED: rule 9, ``F``, for a large
-      folio) has no PG_ANON on its head, so 6.18's
+    * a folio of **clean page cache** (LRU, and none of SWAPBACKED, DIRTY,
+      WRITEBACK, UNEVICTABLE, MLOCKED: rule 9, ``F``, for a large folio;
+      a lazily freed anonymous folio too) has no PG_ANON on its head, so 6.18's
       :func:`contig.v6_18.vmscan.reclaim_clean_pages_from_list` drops it
       instead of migrating it, as the kernel does;
     * a folio **off the LRU** has no PG_LRU, so has_unmovable_pages()
@@ -1211,8 +1213,7 @@ def mark_large_folios(z: Any, flags: np.ndarray, kpf_bits: dict[str, int] | None
         z.touch_many(pages)
     all_heads = np.flatnonzero(t & ((z.flags & PG_HEAD) != 0))
     f = flags[all_heads]
-    clean = has(f, "LRU") & ~has(f, "ANON", "SWAPBACKED", "DIRTY", "WRITEBACK", "UNEVICTABLE",
-                                 "MLOCKED")
+    clean = has(f, "LRU") & ~has(f, "SWAPBACKED", "DIRTY", "WRITEBACK", "UNEVICTABLE", "MLOCKED")
     off_lru = ~has(f, "LRU")
     z.flags[all_heads[clean]] &= np.uint8(0xFF ^ PG_ANON)
     z.flags[all_heads[off_lru]] &= np.uint8(0xFF ^ PG_LRU)

@@ -133,7 +133,8 @@ def _snapshot(tmp_path, name, start, flags, ram):
 
 
 def test_load_node_orders_zones_and_reads_zero_flags(tmp_path):
-    buddy, slab, lru_anon = 1 << 10, 1 << 7, (1 << 5) | (1 << 12)
+    # anonymous pages on the LRU carry ANON and SWAPBACKED (without SWAPBACKED: lazily freed)
+    buddy, slab, lru_anon = 1 << 10, 1 << 7, (1 << 5) | (1 << 12) | (1 << 14)
     a = _snapshot(tmp_path, "Normal", 16, [buddy] * 8 + [0] * 4 + [lru_anon] * 4, [[0, 32]])
     b = _snapshot(tmp_path, "DMA32", 0, [slab] + [buddy] * 15, [[0, 32]])
     n = load_node([a, b])

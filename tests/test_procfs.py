@@ -445,7 +445,7 @@ ROWS = [  # (first offset, number of pages, kpageflags names, expected map char)
     (8, 8, ("BUDDY",), "."),                                # one order-3 block
     (16, 4, ("LRU", "THP", "COMPOUND_HEAD"), "T"),          # order-2 THP at an even PFN
     (20, 1, ("LRU", "ANON", "SWAPBACKED", "MMAP"), "M"),    # anon
-    (21, 3, ("LRU", "THP", "ANON"), "M"),                   # THP run from an odd PFN:
+    (21, 3, ("LRU", "THP", "ANON", "SWAPBACKED"), "M"),     # THP run from an odd PFN:
     (24, 1, ("LRU", "SWAPBACKED"), "M"),                    # shmem
     (25, 1, ("LRU", "DIRTY", "UPTODATE"), "M"),             # dirty file
     (26, 1, ("LRU", "WRITEBACK"), "M"),
@@ -457,7 +457,8 @@ ROWS = [  # (first offset, number of pages, kpageflags names, expected map char)
     (32, 1, ("COMPOUND_TAIL",), "U"),
     (33, 1, ("OFFLINE",), "U"),
     (34, 2, ("UPTODATE", "BUDDY"), "."),
-    (36, 476, ("LRU", "UPTODATE"), "F"),
+    (36, 1, ("LRU", "ANON", "MMAP", "UPTODATE"), "F"),      # lazily freed (MADV_FREE): dropped
+    (37, 475, ("LRU", "UPTODATE"), "F"),
     (512, 512, ("HUGE", "COMPOUND_TAIL"), "H"),
 ]
 
