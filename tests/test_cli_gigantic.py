@@ -151,6 +151,38 @@ def test_live_without_root_says_so(capsys, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nr_hugepages"]   # no run folder made
 
 
+class FakeTrace:
+    """Stands in for contig.live.ContigTrace: after the n-th write of nr_hugepages, ``take()``
+    reports the one try that took the n-th pick (``picks``), or None without a trace; ``lose``
+    names the requests whose trace dropped events (5 of them)."""
+
+    def __init__(self, sysfs: Path, picks: list[int] | None, why: str = "", lose=()):
+        self.sysfs, self.picks, self.why, self.lose, self.lost = sysfs, picks, why, set(lose), []
+
+    def __call__(self, _root):         # used as the class: ContigTrace(root)
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        return None
+
+    def clear(self):
+        return None
+
+    def take(self):
+        n = int((self.sysfs / "nr_hugepages").read_text())
+        self.lost.append(5 if n in self.lose else 0)
+        if self.picks is None:
+            return None
+        if n == 0 or n > len(self.picks):
+            return []
+        p = self.picks[n - 1]
+        return [{"start_pfn": p, "end_pfn": p + (1 << 18), "fin_pfn": p + (1 << 18),
+                 "ok": True, "migrated": 0, "not_migrated": 0, "passes": 1}]
+
+
 # ---------------------------------------------------------------- --live on a fake machine
 @pytest.fixture
 def fake_machine(tmp_path: Path, monkeypatch):
@@ -187,36 +219,13 @@ def fake_machine(tmp_path: Path, monkeypatch):
         with open(out, "wb") as fh:
             np.savez_compressed(fh, **arrays)
 
-    class FakeTrace:
-        def __init__(self, _root):
-            self.why = ""
-            self.lost = []
-
-        def clear(self):
-            return None
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *_exc):
-            return None
-
-        def take(self):
-            n = int((sysfs / "nr_hugepages").read_text())
-            self.lost.append(0)
-            if n == 0 or n > len(rec["picks"]):
-                return []
-            p = rec["picks"][n - 1]
-            return [{"start_pfn": p, "end_pfn": p + (1 << 18), "fin_pfn": p + (1 << 18),
-                     "ok": True, "migrated": 0, "not_migrated": 0, "passes": 1}]
-
     def heads(*_a, **_kw):
         n = int((sysfs / "nr_hugepages").read_text())
         writes.append(n)
         return sorted(rec["picks"][:n])
 
     monkeypatch.setattr(live, "capture_snapshot", capture)
-    monkeypatch.setattr(live, "ContigTrace", FakeTrace)
+    monkeypatch.setattr(live, "ContigTrace", FakeTrace(sysfs, rec["picks"]))
     monkeypatch.setattr(live, "settle_lru_batches", lambda *_a: True)
     monkeypatch.setattr(live, "read_huge_heads", heads)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
@@ -328,24 +337,7 @@ def test_live_without_a_trace_says_so_and_still_checks_each_request(capsys, fake
                                                                     monkeypatch):
     m = fake_machine
 
-    class NoTrace:
-        def __init__(self, _root):
-            self.why = "OSError: no tracefs here"
-            self.lost = []
-
-        def clear(self):
-            return None
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *_exc):
-            return None
-
-        def take(self):
-            return None
-
-    monkeypatch.setattr(live, "ContigTrace", NoTrace)
+    monkeypatch.setattr(live, "ContigTrace", FakeTrace(m["sysfs"], None, "OSError: no tracefs here"))
     assert _live(m, "--out", "run-n") == 0
     out = " ".join(capsys.readouterr().out.split())
     rec = json.loads((m["tmp"] / "run-n" / "run.json").read_text())
@@ -358,29 +350,7 @@ def test_live_a_request_whose_trace_lost_events_is_not_compared(capsys, fake_mac
     """The ring buffer dropped events at request 2: its tries are recorded as unknown (None),
     not as a partial list, and the per-request check compares only its pick."""
     m = fake_machine
-    rec05 = m["rec"]
-
-    class Lossy:
-        def __init__(self, _root):
-            self.why, self.lost = "", []
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *_exc):
-            return None
-
-        def clear(self):
-            return None
-
-        def take(self):
-            n = int((m["sysfs"] / "nr_hugepages").read_text())
-            self.lost.append(5 if n == 2 else 0)
-            p = rec05["picks"][n - 1]
-            return [{"start_pfn": p, "end_pfn": p + (1 << 18), "fin_pfn": p + (1 << 18),
-                     "ok": True, "migrated": 0, "not_migrated": 0, "passes": 1}]
-
-    monkeypatch.setattr(live, "ContigTrace", Lossy)
+    monkeypatch.setattr(live, "ContigTrace", FakeTrace(m["sysfs"], m["rec"]["picks"], lose={2}))
     assert _live(m, "--out", "run-l") == 0
     out = " ".join(capsys.readouterr().out.split())
     rec = json.loads((m["tmp"] / "run-l" / "run.json").read_text())

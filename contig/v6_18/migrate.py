@@ -51,8 +51,8 @@ from ..pcp import buffered_rmqueue, putback_lru_page
 from ..zone import PG_ANON, PG_HEAD, PG_LRU, PG_TAIL, MigrateType, Zone
 from . import page_alloc as _pa
 
-__all__ = ["isolate_migratepages_block", "isolate_migratepages_range", "migrate_pages",
-           "putback_movable_pages"]
+__all__ = ["isolate_migratepages_block", "isolate_migratepages_range", "migrate_hugetlbs",
+           "migrate_pages", "putback_movable_pages"]
 
 EAGAIN, ENOMEM = errno.EAGAIN, errno.ENOMEM
 _T = ord("T")
@@ -183,6 +183,31 @@ def _split_thp(cc: CompactControl, head: int) -> list[int]:
     return list(range(head, head + n))
 
 
+def migrate_hugetlbs(cc: CompactControl, folios: list[int]) -> int:
+    """Migrate the in-use hugetlb folios ``folios`` (heads, in list order): failures, or -ENOMEM.
+
+    Models migrate_hugetlbs(), mm/migrate.c:1602, Linux 6.18, which
+    migrate_pages() runs before anything else: up to 10 passes while a folio
+    asks for a retry; -ENOMEM (no target) gives up at once.  A folio still
+    asking for a retry after the last pass counts as failed.
+    """
+    nr_failed = 0
+    retry = 1
+    passes = 0
+    while passes < MIGRATE_PASSES and retry:
+        retry = 0
+        for pfn in [p for p in folios if p in cc.migratepages]:
+            rc = _migrate_thp(cc, pfn)
+            if rc == -ENOMEM:
+                return -ENOMEM
+            if rc == -EAGAIN:
+                retry += 1
+            elif rc != MIGRATEPAGE_SUCCESS:
+                nr_failed += 1
+        passes += 1
+    return nr_failed + retry
+
+
 def migrate_pages(cc: CompactControl, _hugetlb: bool = True) -> int:
     """Migrate ``cc.migratepages``: pages not migrated, or -ENOMEM.
 
@@ -202,23 +227,9 @@ def migrate_pages(cc: CompactControl, _hugetlb: bool = True) -> int:
 
     def hugetlb(pfn: int) -> bool:
         return z.kind[pfn - z.start_pfn] == _H
-    # migrate_hugetlbs() (mm/migrate.c:1602, 6.18) runs first: every hugetlb folio on the list,
-    # in list order, up to 10 passes while one asks for a retry; -ENOMEM gives up at once
-    nr_failed = 0
-    retry = 1 if _hugetlb else 0
-    passes = 0
-    while passes < MIGRATE_PASSES and retry:
-        retry = 0
-        for pfn in [p for p in cc.migratepages if hugetlb(p)]:
-            rc = _migrate_thp(cc, pfn)
-            if rc == -ENOMEM:
-                return -ENOMEM
-            if rc == -EAGAIN:
-                retry += 1
-            elif rc != MIGRATEPAGE_SUCCESS:
-                nr_failed += 1
-        passes += 1
-    nr_failed += retry
+    nr_failed = migrate_hugetlbs(cc, [p for p in cc.migratepages if hugetlb(p)]) if _hugetlb else 0
+    if nr_failed < 0:
+        return nr_failed
     # then the other folios (hugetlb folios still on the list stay there)
     split: list[int] = []
     retry = 1
