@@ -442,6 +442,28 @@ def _find_outer_start(z: Zone, start: int) -> tuple[int | None, int]:
         outer &= ~0 << order
 
 
+def free_range_args(zone: Zone, pfn: int, nr_pages: int) -> tuple[Zone, int, int]:
+    """free_contig_range()'s argument checks, the same for both kernels: (zone, pfn, nr_pages).
+
+    :raises ArgTypeError: ``zone`` not a Zone, or a value that is not an int.
+    :raises ValueError: ``pfn`` outside the zone, ``nr_pages`` negative or running past its end.
+    """
+    if not isinstance(zone, Zone):
+        raise ArgTypeError(f"zone must be a Zone, not {type(zone).__name__}")
+    nr_pages = check_int("nr_pages", nr_pages, lo=0)
+    pfn = zone.start_pfn + zone.off(pfn, "pfn")
+    if nr_pages:
+        zone.off(pfn + nr_pages - 1, "pfn + nr_pages - 1")
+    return zone, pfn, nr_pages
+
+
+def free_range_what(pfn: int, nr_pages: int, part: str | None) -> str:
+    """How the narration names a freed range: alloc_contig_range()'s head or tail, or a caller's."""
+    return {"head": f"the head [{pfn}, {pfn + nr_pages}) between outer_start and start",
+            "tail": f"the tail [{pfn}, {pfn + nr_pages}) between end and outer_end"}.get(
+                part or "", f"[{pfn}, {pfn + nr_pages})")
+
+
 def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, log: list[str] | None = None,
                       _log: list[str] | None = None, _part: str = "") -> int:
     """Free ``nr_pages`` pages from ``pfn`` one by one; return how many had refcount != 1.
@@ -468,13 +490,7 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, log: list[str] | N
         running past the zone's end; ``ArgTypeError`` (a ValueError too)
         for a value that is not an int.  The zone is then untouched.
     """
-    z = zone
-    if not isinstance(z, Zone):
-        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
-    nr_pages = check_int("nr_pages", nr_pages, lo=0)
-    pfn = z.start_pfn + z.off(pfn, "pfn")
-    if nr_pages:
-        z.off(pfn + nr_pages - 1, "pfn + nr_pages - 1")
+    z, pfn, nr_pages = free_range_args(zone, pfn, nr_pages)
     if log is not None and not isinstance(log, list):
         raise ArgTypeError(f"log must be a list, not {log!r}")
     lines: list[str] = []
@@ -495,9 +511,7 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, log: list[str] | N
         if dest is not None:
             dest.extend(lines)
     if nr_pages:
-        what = {"head": f"the head [{pfn}, {pfn + nr_pages}) between outer_start and start",
-                "tail": f"the tail [{pfn}, {pfn + nr_pages}) between end and outer_end"}.get(
-                    _part, f"[{pfn}, {pfn + nr_pages})")
+        what = free_range_what(pfn, nr_pages, _part)
         why = (f"{what} was taken only because it shared a free block with the range; its "
                f"{nr_pages} page(s) are freed one by one into the Isolate lists, where they "
                f"merge again" if _part else

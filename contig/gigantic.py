@@ -72,7 +72,7 @@ class Attempt:
     tested: bool = False
     #: pages migrated out of the range, a THP counting all its pages (as the kernel's
     #: ``mm_migrate_pages`` events count them).
-    migrated: int = 0
+    migrated_pages: int = 0
 
     @property
     def ok(self) -> bool:
@@ -103,9 +103,8 @@ def _invalid_why(node: Node, z: Zone, bad: int | None) -> str:
 
 def _result_why(z: Zone, r: ContigResult) -> str:
     if r.ok:
-        return (f"{getattr(r, 'migrated_pages', len(r.migrated))} page(s) migrated, "
-                f"{len(r.reclaimed)} dropped, the rest free: "
-                "the range is taken")
+        return (f"{r.migrated_pages} page(s) migrated, {len(r.reclaimed)} dropped, "  # type: ignore[attr-defined]
+                "the rest free: the range is taken")
     bad = r.busy_pfn
     what = ""
     if bad is not None and z.spans(bad):
@@ -154,7 +153,7 @@ def attempts(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1) -> l
             else:
                 out.append(Attempt(req, name, p, r.ret, _result_why(z, r), r.busy_pfn,
                                    tested=r.outer_start is not None,
-                                   migrated=getattr(r, "migrated_pages", len(r.migrated))))
+                                   migrated_pages=r.migrated_pages))  # type: ignore[attr-defined]
         if pfn is None:
             break
         _prep_gigantic_folio(n.zone_of(pfn), pfn, nr_pages)
@@ -237,7 +236,7 @@ def replay_requests(run: str | Path, *, zero_flags: str = "pcp") -> list[Request
             actual=picks[k - 1] if k <= len(picks) else None,
             model_tried=tries_past_isolation(tried, 1),
             kernel_tried=None if kt is None else [(int(t["start_pfn"]), bool(t["ok"])) for t in kt],
-            model_migrated=taken[0].migrated if taken else 0,
+            model_migrated=taken[0].migrated_pages if taken else 0,
             kernel_migrated=None if kt is None else sum(int(t["migrated"]) for t in kt)))
     return out
 

@@ -162,9 +162,8 @@ def settle_lru_batches(node: int = 0) -> bool:
     another architecture).
     """
     import ctypes
-    import platform as _pf
 
-    nr = _SYS_MIGRATE_PAGES.get(_pf.machine())
+    nr = _SYS_MIGRATE_PAGES.get(platform.machine())
     node = check_int("node", node, lo=0, hi=63)
     if nr is None:
         return False

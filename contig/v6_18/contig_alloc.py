@@ -66,7 +66,7 @@ import numpy as np
 
 from ..argcheck import ArgTypeError, check_int
 from ..buddy import split_page
-from ..contig import ContigResult, check_call_options, errname
+from ..contig import ContigResult, check_call_options, errname, free_range_args, free_range_what
 from ..migrate import CompactControl
 from ..pcp import __pagevec_lru_add, drain_all_pages, lru_add_drain_all, put_page
 from ..trace import RESULT_EVENTS, Recorder, emit, stage
@@ -333,6 +333,7 @@ def alloc_contig_range(zone: Zone, start: int, end: int, acr_flags: int = ACR_FL
     iso_start, iso_end = g.pageblock_start(start), -(-end // pbn) * pbn
     res = ContigResult(ret=0, start=start, end=end, isolate_start=iso_start, isolate_end=iso_end)
     res.kernel = "6.18"   # type: ignore[attr-defined]
+    res.migrated_pages = 0   # type: ignore[attr-defined]  # set after migration
     mode = PbIsolateMode.CMA_ALLOC if acr_flags & ACR_FLAGS_CMA else PbIsolateMode.OTHER
     rec = Recorder(z) if trace else Recorder(z, only=RESULT_EVENTS)
     try:
@@ -384,8 +385,9 @@ def _alloc(z: Zone, res: ContigResult, start: int, end: int, mode: PbIsolateMode
     # Pages, not folios, as the kernel's mm_migrate_pages event counts them (nr_succeeded adds
     # folio_nr_pages(), mm/migrate.c, 6.18): a whole THP counts 1 << order.  Read now, while
     # each new folio is still as the migration left it.
-    res.migrated_pages = sum(  # type: ignore[attr-defined]
-        1 << max(int(z.comp[new - z.start_pfn]), 0) for new in cc.migrated.values())
+    new = np.fromiter(cc.migrated.values(), dtype=np.int64, count=len(cc.migrated))
+    res.migrated_pages = int(  # type: ignore[attr-defined]
+        np.left_shift(1, np.maximum(z.comp[new - z.start_pfn], 0).astype(np.int64)).sum())
     res.reclaimed = list(cc.reclaimed)
     res.skipped = {k: list(v) for k, v in cc.skipped.items() if v}
     if ret and ret != -EBUSY:
@@ -463,13 +465,7 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | 
 
     :raises ValueError: a range outside the zone or a bad count (zone untouched).
     """
-    z = zone
-    if not isinstance(z, Zone):
-        raise ArgTypeError(f"zone must be a Zone, not {type(z).__name__}")
-    nr_pages = check_int("nr_pages", nr_pages, lo=0)
-    pfn = z.start_pfn + z.off(pfn, "pfn")
-    if nr_pages:
-        z.off(pfn + nr_pages - 1, "pfn + nr_pages - 1")
+    z, pfn, nr_pages = free_range_args(zone, pfn, nr_pages)
     count = 0
     s = z.start_pfn
     with kernel_6_18_freeing(z):
@@ -484,9 +480,7 @@ def free_contig_range(zone: Zone, pfn: int, nr_pages: int, *, _log: list[str] | 
         if _log is not None:
             _log.append(line)
     if nr_pages:
-        what = {"head": f"the head [{pfn}, {pfn + nr_pages}) between outer_start and start",
-                "tail": f"the tail [{pfn}, {pfn + nr_pages}) between end and outer_end"}.get(
-                    _part, f"[{pfn}, {pfn + nr_pages})")
+        what = free_range_what(pfn, nr_pages, _part)
         emit(z, "free_contig_range", pfn, pfn + nr_pages,
              f"{what} is freed page by page" + (
                  " into the Isolate lists (its blocks are still isolated)" if _part else ""),
