@@ -40,7 +40,7 @@ from pathlib import Path
 
 from .argcheck import check_int
 from .contig import ContigResult
-from .node import Node, load_node
+from .node import ZONE_ORDER, Node, load_node
 from .v6_18.contig_alloc import alloc_contig_pages, pfn_range_valid_contig
 from .zone import PG_HEAD, PG_TAIL, Zone
 
@@ -141,7 +141,11 @@ def attempts(node: Node, nr_pages: int = GIGANTIC_NR_PAGES, count: int = 1) -> l
     the first request that finds nothing.
     """
     _check(node, nr_pages, count)
-    n = node.copy()
+    return _attempts_in_place(node.copy(), nr_pages, count)
+
+
+def _attempts_in_place(n: Node, nr_pages: int, count: int) -> list[Attempt]:
+    """:func:`attempts` on ``n`` itself (``n`` is changed: for a node nobody else holds)."""
     out: list[Attempt] = []
     for req in range(1, count + 1):
         pfn, tries = alloc_contig_pages(n, nr_pages)
@@ -225,9 +229,9 @@ def replay_requests(run: str | Path, *, zero_flags: str = "pcp") -> list[Request
     out = []
     for k, sub in enumerate(rec.get("snapshots", ["."]), 1):
         d = folder / sub
-        paths = [d / f"{z}.npz" for z in ("DMA", "DMA32", "Normal", "Movable") if (d / f"{z}.npz").is_file()]
-        node = load_node(paths, zero_flags=zero_flags)
-        tried = attempts(node, GIGANTIC_NR_PAGES, 1)
+        paths = [d / f"{z}.npz" for z in ZONE_ORDER if (d / f"{z}.npz").is_file()]
+        # a node loaded for this request alone: no copy needed
+        tried = _attempts_in_place(load_node(paths, zero_flags=zero_flags), GIGANTIC_NR_PAGES, 1)
         taken = [a for a in tried if a.ok]
         kt = traced[k - 1] if traced is not None else None
         out.append(RequestCheck(
